@@ -1,0 +1,41 @@
+# Service Quality Suite: the two commands are `make run` and `make test`.
+# Everything generated goes to .local/ and .venv/ (ignored by git).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Restrict Odoo tests, e.g. `make test TEST_TAGS=/service_base`; see README.
+TEST_TAGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: help setup run stop test lint format clean
+
+help:
+	@echo "make run    set everything up, start Odoo 19 with demo data on http://127.0.0.1:8069"
+	@echo "make test   set everything up, run every test (Odoo tests, tours, pytest)"
+	@echo "make stop   stop what make run started (Odoo, the private PostgreSQL)"
+	@echo "make lint   ruff (lint + format check) and pylint-odoo"
+	@echo "make clean  stop, then remove .local/ and .venv/"
+
+setup:
+	@scripts/setup.sh
+	@scripts/pg.sh ensure
+
+run: setup
+	@scripts/run.sh
+
+stop:
+	@scripts/stop.sh
+
+test: setup
+	@TEST_TAGS="$(TEST_TAGS)" PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test.sh
+
+lint:
+	@scripts/setup.sh
+	@scripts/lint.sh
+
+format:
+	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+clean: stop
+	rm -rf .local .venv

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make run`: create (or upgrade) the demo database, then serve it on 127.0.0.1:8069.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DB="${SQS_DEMO_DB:-service_demo}"
+PORT="${SQS_HTTP_PORT:-8069}"
+# shellcheck source=/dev/null
+source "$ROOT/.local/db.env"
+ADDONS="$("$ROOT/scripts/addons.sh")"
+mkdir -p "$ROOT/.local/run" "$ROOT/.local/log"
+
+if psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
+    echo "[run] upgrading $ADDONS in $DB"
+    "$ROOT/scripts/odoo.sh" -d "$DB" -u "$ADDONS" --stop-after-init --http-port="$PORT" --log-level=warn
+else
+    echo "[run] creating $DB with $ADDONS and demo data"
+    "$ROOT/scripts/odoo.sh" -d "$DB" -i "$ADDONS" --with-demo --load-language=zh_CN \
+        --stop-after-init --http-port="$PORT" --log-level=warn
+fi
+
+cat <<MSG
+
+  Service Quality Suite is starting on http://127.0.0.1:$PORT  (database $DB)
+
+  Logins (password = login):
+    admin                 Administrator (all rights)
+    service.admin         Service Administrator
+    west.manager          Service Manager, 西区分公司 (sees its outlets only)
+    east.manager          Service Manager, 东区分公司
+    service.user          Service User
+
+  Stop with Ctrl-C or, from another terminal, make stop.
+
+MSG
+exec "$ROOT/scripts/odoo.sh" -d "$DB" --db-filter="^$DB\$" --http-port="$PORT" \
+    --pidfile="$ROOT/.local/run/odoo.pid"
