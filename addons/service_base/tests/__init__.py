@@ -1,0 +1,4 @@
+from . import test_menus
+from . import test_org_unit
+from . import test_security
+from . import test_tour
