@@ -30,5 +30,4 @@
         ],
     },
     "application": True,
-    "installable": True,
 }

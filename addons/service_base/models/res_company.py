@@ -6,7 +6,6 @@ class ResCompany(models.Model):
 
     service_phone_country_id = fields.Many2one(
         "res.country",
-        string="Service Phone Country",
         help="Country used to read phone numbers written without a country code "
         "(customer callbacks, supervisor SMS). Defaults to the company's country.",
     )

@@ -1,7 +1,6 @@
-from psycopg2 import IntegrityError
-
 from odoo.exceptions import UserError
 from odoo.tools import mute_logger
+from psycopg2 import IntegrityError
 
 from .common import ServiceBaseCommon
 
@@ -30,9 +29,7 @@ class TestOrgUnit(ServiceBaseCommon):
         self.assertEqual(under_b, self.subtree_b | self.subtree_a)
         under_hq_direct = self.Unit.search([("parent_id", "=", self.hq.id)])
         self.assertEqual(under_hq_direct, self.branch_b)
-        self.assertEqual(
-            self.outlet_a2.complete_name, "Test HQ / Branch B / Branch A / Outlet A2"
-        )
+        self.assertEqual(self.outlet_a2.complete_name, "Test HQ / Branch B / Branch A / Outlet A2")
 
     def test_a_unit_cannot_move_below_itself(self):
         # _parent_store detects the cycle first (UserError); our constraint backs it up.
@@ -43,9 +40,12 @@ class TestOrgUnit(ServiceBaseCommon):
         other_company = self.env["res.company"].create({"name": "Other Co"})
         # Same code in another company is fine.
         self.Unit.create({"name": "Elsewhere", "code": "T-A", "company_id": other_company.id})
-        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):
-            with self.env.cr.savepoint():
-                self.Unit.create({"name": "Duplicate", "code": "T-A"})
+        with (
+            mute_logger("odoo.sql_db"),
+            self.assertRaises(IntegrityError),
+            self.env.cr.savepoint(),
+        ):
+            self.Unit.create({"name": "Duplicate", "code": "T-A"})
 
     def test_archived_units_leave_searches(self):
         self.outlet_a2.action_archive()
