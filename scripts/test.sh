@@ -86,5 +86,7 @@ fi
 passed=$((odoo_passed + py_passed)); failed=$((odoo_failed + py_failed))
 [ "$passed" -gt 0 ] || problems+=("no test ran")
 for problem in "${problems[@]}"; do echo "[test] FAILED: $problem"; done
+# A run with problems never reports "0 failed".
+[ ${#problems[@]} -eq 0 ] || [ "$failed" -gt 0 ] || failed=${#problems[@]}
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ ${#problems[@]} -eq 0 ]
