@@ -1,0 +1,46 @@
+{
+    "name": "Service Evaluation",
+    "summary": "Counter rating keypads: service sessions, ratings that cannot be gamed, "
+    "alerts and teller star levels",
+    "version": "19.0.1.0.0",
+    "category": "Services",
+    "website": "https://github.com/service-quality-suite/service-quality-suite",
+    "author": "Service Quality Suite contributors",
+    "maintainers": ["service-quality-suite"],
+    "license": "LGPL-3",
+    "depends": ["service_base", "hr", "sms"],
+    "external_dependencies": {"python": ["phonenumbers"]},
+    "data": [
+        "security/service_evaluation_groups.xml",
+        "security/ir.model.access.csv",
+        "security/service_evaluation_security.xml",
+        "data/mail_activity_type_data.xml",
+        "data/service_evaluation_scale_data.xml",
+        "data/ir_cron_data.xml",
+        "views/service_evaluation_business_type_views.xml",
+        "views/service_evaluation_scale_views.xml",
+        "views/service_evaluation_device_views.xml",
+        "views/service_evaluation_session_views.xml",
+        "views/service_evaluation_counter_views.xml",
+        "views/service_evaluation_shift_views.xml",
+        "views/service_evaluation_event_views.xml",
+        "views/service_evaluation_star_level_views.xml",
+        "views/hr_employee_views.xml",
+        "views/service_org_unit_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/service_evaluation_menus.xml",
+    ],
+    "demo": [
+        "demo/service_evaluation_demo.xml",
+    ],
+    "assets": {
+        "web.assets_backend": [
+            "service_evaluation/static/src/**/*",
+        ],
+        "web.assets_tests": [
+            "service_evaluation/static/tests/tours/*.js",
+        ],
+    },
+    "post_init_hook": "post_init_hook",
+    "application": True,
+}

@@ -1,0 +1,38 @@
+from odoo import fields, models
+
+
+class ResCompany(models.Model):
+    _inherit = "res.company"
+
+    service_rating_window = fields.Integer(
+        default=10, help="Seconds after End during which a rating press counts."
+    )
+    service_anti_repeat = fields.Integer(
+        default=5, help="Seconds after a counted press during which further presses are repeats."
+    )
+    service_clock_skew = fields.Integer(
+        default=300, help="Seconds a device clock may be ahead of the server."
+    )
+    service_max_event_age_days = fields.Integer(
+        default=30, help="Events older than this (device time) are rejected."
+    )
+    service_star_period = fields.Selection(
+        [("month", "Monthly"), ("quarter", "Quarterly")], default="month", required=True
+    )
+    service_star_min_rated = fields.Integer(
+        default=30, help="Rated sessions a teller needs in a period to get a star level."
+    )
+    service_star_5_rate = fields.Float(default=98.0, help="Satisfaction % for five stars.")
+    service_star_4_rate = fields.Float(default=95.0, help="Satisfaction % for four stars.")
+    service_star_3_rate = fields.Float(default=90.0, help="Satisfaction % for three stars.")
+    service_alert_sms = fields.Boolean(
+        default=True, help="Send an SMS to the outlet's supervisors on a negative rating."
+    )
+    service_alert_user_ids = fields.Many2many(
+        "res.users",
+        "res_company_service_alert_user_rel",
+        "company_id",
+        "user_id",
+        string="Extra Alert Recipients",
+        help="Also alerted on every negative rating, besides the outlet's supervisors.",
+    )

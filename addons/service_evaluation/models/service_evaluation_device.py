@@ -1,0 +1,56 @@
+from datetime import timedelta
+
+from odoo import api, fields, models
+
+# A device that has not been heard from for this long is shown offline.
+OFFLINE_AFTER = timedelta(minutes=3)
+
+
+class ServiceEvaluationDevice(models.Model):
+    """A rating keypad (评价器) registered by serial number and bound to one counter.
+
+    `device_user_id` is the technical user whose API key posts this device's events:
+    a key may only post for the devices of its own user.
+    """
+
+    _name = "service.evaluation.device"
+    _description = "Rating Keypad"
+    _inherit = ["mail.thread"]
+    _order = "serial_number"
+    _rec_name = "serial_number"
+    _check_company_auto = True
+
+    serial_number = fields.Char(required=True, tracking=True)
+    counter_id = fields.Many2one(
+        "service.evaluation.counter", index=True, check_company=True, tracking=True
+    )
+    outlet_id = fields.Many2one(related="counter_id.outlet_id", store=True, index=True)
+    source = fields.Selection(
+        [("keypad", "Keypad"), ("kiosk", "Kiosk")], required=True, default="keypad"
+    )
+    device_user_id = fields.Many2one(
+        "res.users",
+        string="Device User",
+        required=True,
+        index=True,
+        domain=[("share", "=", False)],
+        help="Technical user in the Service Device group whose API key posts these events.",
+    )
+    firmware_version = fields.Char(readonly=True)
+    key_count = fields.Integer(readonly=True)
+    last_seen = fields.Datetime(readonly=True)
+    is_online = fields.Boolean(compute="_compute_is_online", string="Online")
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    active = fields.Boolean(default=True, tracking=True)
+
+    _serial_uniq = models.UniqueIndex(
+        "(serial_number)", "This serial number is already registered."
+    )
+
+    @api.depends("last_seen")
+    def _compute_is_online(self):
+        limit = fields.Datetime.now() - OFFLINE_AFTER
+        for device in self:
+            device.is_online = bool(device.last_seen and device.last_seen >= limit)

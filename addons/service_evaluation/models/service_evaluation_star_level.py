@@ -1,0 +1,103 @@
+from dateutil.relativedelta import relativedelta
+from odoo import api, fields, models
+
+from ..tools.star_rules import StarThresholds, satisfaction_rate, star_level
+
+
+class ServiceEvaluationStarLevel(models.Model):
+    """A teller's star level for one period; the history is kept."""
+
+    _name = "service.evaluation.star.level"
+    _description = "Teller Star Level"
+    _order = "period_start desc, employee_id"
+
+    employee_id = fields.Many2one("hr.employee", required=True, index=True, ondelete="cascade")
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    rated_count = fields.Integer(aggregator="sum")
+    satisfied_count = fields.Integer(aggregator="sum")
+    satisfaction_rate = fields.Float(aggregator="avg", digits=(5, 2))
+    star_level = fields.Integer(aggregator="avg")
+    company_id = fields.Many2one("res.company", required=True, index=True)
+
+    _employee_period_uniq = models.UniqueIndex(
+        "(employee_id, period_start)", "One star level per teller and period."
+    )
+
+    @api.model
+    def _period_bounds(self, day, period):
+        start = day.replace(day=1)
+        if period == "quarter":
+            start = start.replace(month=(start.month - 1) // 3 * 3 + 1)
+            return start, start + relativedelta(months=3, days=-1)
+        return start, start + relativedelta(months=1, days=-1)
+
+    @api.model
+    def _compute_levels(self, day=None, companies=None, set_current=True):
+        """(Re)compute every teller's level for the period containing `day`.
+
+        With `set_current`, the employees' shown level becomes this period's.
+        Idempotent: rerunning a period overwrites its rows.
+        """
+        day = day or fields.Date.context_today(self)
+        for company in companies or self.env["res.company"].search([]):
+            period_start, period_end = self._period_bounds(day, company.service_star_period)
+            thresholds = StarThresholds(
+                company.service_star_min_rated,
+                company.service_star_5_rate,
+                company.service_star_4_rate,
+                company.service_star_3_rate,
+            )
+            groups = self.env["service.evaluation.session"]._read_group(
+                [
+                    ("company_id", "=", company.id),
+                    ("employee_id", "!=", False),
+                    ("is_rated", "=", True),
+                    ("date_start", ">=", period_start),
+                    ("date_start", "<", period_end + relativedelta(days=1)),
+                ],
+                ["employee_id", "is_satisfied"],
+                ["__count"],
+            )
+            per_employee = {}
+            for employee, is_satisfied, count in groups:
+                rated, satisfied = per_employee.get(employee, (0, 0))
+                per_employee[employee] = (rated + count, satisfied + (count if is_satisfied else 0))
+            existing = {
+                level.employee_id: level
+                for level in self.search(
+                    [("company_id", "=", company.id), ("period_start", "=", period_start)]
+                )
+            }
+            to_create = []
+            for employee, (rated, satisfied) in per_employee.items():
+                vals = {
+                    "rated_count": rated,
+                    "satisfied_count": satisfied,
+                    "satisfaction_rate": satisfaction_rate(satisfied, rated),
+                    "star_level": star_level(satisfied, rated, thresholds),
+                }
+                if employee in existing:
+                    existing[employee].write(vals)
+                else:
+                    to_create.append(
+                        {
+                            **vals,
+                            "employee_id": employee.id,
+                            "period_start": period_start,
+                            "period_end": period_end,
+                            "company_id": company.id,
+                        }
+                    )
+                if set_current:
+                    employee.sudo().service_star_level = vals["star_level"]
+            self.create(to_create)
+        return True
+
+    @api.model
+    def _cron_compute_levels(self):
+        # Tellers see the level of the last complete period; the running one is
+        # computed for managers to follow.
+        today = fields.Date.context_today(self)
+        self._compute_levels(today, set_current=False)
+        self._compute_levels(today.replace(day=1) - relativedelta(days=1))

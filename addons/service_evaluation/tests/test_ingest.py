@@ -1,0 +1,151 @@
+import random
+from datetime import datetime, timedelta
+
+from .common import EvaluationCommon
+
+
+class TestIngest(EvaluationCommon):
+    def test_session_lifecycle(self):
+        # Device times close to now, so the session is still awaiting its rating.
+        self.company.service_rating_window = 60
+        self.t0 = datetime.now().replace(microsecond=0) - timedelta(seconds=80)
+        reply = self.ingest([self.event("login", 0, employee="E-1001")])
+        self.assertEqual(reply["results"][0]["status"], "stored")
+        self.assertEqual(
+            reply["devices"][self.device_a1.serial_number]["display"]["teller_name"], "Teller One"
+        )
+        reply = self.ingest([self.event("start", 10)])
+        self.assertEqual(reply["devices"][self.device_a1.serial_number]["prompt"], "greeting")
+        session = self.sessions()
+        self.assertEqual((session.state, session.employee_id), ("serving", self.teller_1))
+        self.assertEqual(session.business_type_id, self.deposit)
+        reply = self.ingest([self.event("end", 70)])
+        self.assertEqual(reply["devices"][self.device_a1.serial_number]["prompt"], "please_rate")
+        self.assertEqual((session.state, session.duration), ("awaiting", 60))
+        self.assertTrue(session.reached_prompt)
+        reply = self.ingest([self.event("rate", 74, key=2)])
+        self.assertEqual(reply["devices"][self.device_a1.serial_number]["prompt"], "thank_you")
+        self.assertEqual(session.state, "rated")
+        self.assertEqual(session.option_id, self.options[2])
+        self.assertTrue(session.is_satisfied)
+        self.assertEqual(session.score, self.options[2].score)
+        self.ingest([self.event("logout", 78)])
+        shift = self.env["service.evaluation.shift"].search(
+            [("employee_id", "=", self.teller_1.id)]
+        )
+        self.assertEqual(shift.counter_id, self.counter_a1)
+        self.assertAlmostEqual(shift.duration_hours, 78 / 3600, places=4)
+        self.assertEqual(self.device_a1.last_seen.date(), session.write_date.date())
+        self.assertTrue(self.device_a1.is_online)
+
+    def test_rating_window_and_expiry(self):
+        self.ingest([self.event("start", 0), self.event("end", 60), self.event("rate", 75, key=1)])
+        session = self.sessions()
+        self.assertEqual(session.state, "unrated")
+        late = self.env["service.evaluation.event"].search([("outcome", "=", "late")])
+        self.assertEqual(late.session_id, session)
+        # A session awaiting a rating expires through the cron once the window passed.
+        self.ingest(
+            [self.event("start", 100, self.device_a2), self.event("end", 160, self.device_a2)]
+        )
+        self.assertEqual(self.sessions(self.device_a2).state, "unrated")  # t0 is 2 h ago
+        self.sessions(self.device_a2).state = "awaiting"
+        self.env["service.evaluation.session"]._cron_expire_awaiting()
+        self.assertEqual(self.sessions(self.device_a2).state, "unrated")
+
+    def test_anti_repeat_and_unsolicited(self):
+        self.ingest(
+            [self.event("start", 0), self.event("end", 60), self.event("rate", 62, key=1),
+             self.event("rate", 64, key=4), self.event("rate", 300, key=4)]
+        )  # fmt: skip
+        session = self.sessions()
+        self.assertEqual(session.option_id, self.options[1])
+        self.assertFalse(session.is_negative)
+        outcomes = (
+            self.env["service.evaluation.event"]
+            .search(
+                [("device_id", "=", self.device_a1.id), ("event_type", "=", "rate")],
+                order="device_time",
+            )
+            .mapped("outcome")
+        )
+        self.assertEqual(outcomes, ["counted", "repeat", "unsolicited"])
+        self.assertEqual(self.env["service.evaluation.session"].search_count(
+            [("device_id", "=", self.device_a1.id), ("is_rated", "=", True)]), 1)  # fmt: skip
+
+    def test_idempotent_resend(self):
+        batch = self.rated_flow(0, 1, teller_number="E-1001")
+        first = self.ingest(batch)
+        self.assertEqual({r["status"] for r in first["results"]}, {"stored"})
+        again = self.ingest(batch)
+        self.assertEqual({r["status"] for r in again["results"]}, {"duplicate"})
+        self.assertEqual(len(self.sessions()), 1)
+        self.assertEqual(
+            self.env["service.evaluation.event"].search_count(
+                [("device_id", "=", self.device_a1.id)]
+            ),
+            4,
+        )
+        # A resend in the same batch is a duplicate too.
+        repeated = self.event("start", 900)
+        reply = self.ingest([repeated, dict(repeated)])
+        self.assertEqual([r["status"] for r in reply["results"]], ["stored", "duplicate"])
+
+    def test_out_of_order_batches_rebuild_the_same_sessions(self):
+        """Device A2 delivers on time; B1 delivers the same day shuffled, in 4 late batches."""
+        rng = random.Random(7)
+        flows = {self.device_a2: [], self.device_b1: []}
+        for device, events in flows.items():
+            events.append(self.event("login", 0, device, employee="E-1002"))
+            for customer in range(12):
+                base = 10 + customer * 120
+                events.append(self.event("start", base, device))
+                if customer % 5 != 4:  # some customers never prompted
+                    events.append(self.event("end", base + 50, device))
+                    if customer % 3:
+                        events.append(self.event("rate", base + 53, device, key=1 + customer % 4))
+                        events.append(self.event("rate", base + 55, device, key=1))
+        self.ingest(flows[self.device_a2])
+        shuffled = list(flows[self.device_b1])
+        rng.shuffle(shuffled)
+        for start in range(0, len(shuffled), 9):
+            self.ingest(shuffled[start : start + 9])
+
+        def summary(device):
+            return [
+                (s.date_start, s.state, s.option_id.key_code, s.employee_id.id, s.duration)
+                for s in self.sessions(device)
+            ]
+
+        self.assertEqual(len(summary(self.device_a2)), 12)
+        self.assertEqual(summary(self.device_a2), summary(self.device_b1))
+
+    def test_per_event_errors_keep_the_good_events(self):
+        good_start = self.event("start", 0)
+        batch = [
+            self.event("start", 1, device=self.device_a1) | {"device": "NO-SUCH-KEYPAD"},
+            self.event("start", 2) | {"counter": "E-B1"},
+            self.event("rate", 3, key=9),
+            self.event("start", 4) | {"time": "yesterday"},
+            self.event("start", 5) | {"time": "2026-11-02T09:00:00"},
+            self.event("start", 6) | {"type": "explode"},
+            self.event("login", 7, employee="NOBODY"),
+            self.event("start", 8) | {"time": "2999-01-01T00:00:00Z"},
+            self.event("start", 9, device=self.foreign_device),
+            "not an object",
+            {"type": "start"},
+            good_start,
+        ]
+        reply = self.ingest(batch)
+        codes = [r.get("code") for r in reply["results"]]
+        self.assertEqual(
+            codes,
+            ["unknown_device", "wrong_counter", "unknown_key", "malformed_time",
+             "malformed_time", "unknown_type", "unknown_employee", "clock_skew",
+             "forbidden_device", "malformed_event", "malformed_event", None],
+        )  # fmt: skip
+        self.assertEqual(reply["results"][-1], {"id": good_start["id"], "status": "stored"})
+        for result in reply["results"][:-1]:
+            self.assertEqual(result["status"], "error")
+            self.assertTrue(result["message"])
+        self.assertEqual(len(self.sessions()), 1)

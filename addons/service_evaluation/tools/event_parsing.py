@@ -1,0 +1,119 @@
+"""Validate one raw device event (a JSON object). Pure: no ORM, no I/O.
+
+Every problem becomes an `EventError` with a stable code the device can act on and
+a message a person can read; the caller reports it for that event only and goes on
+with the rest of the batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+EVENT_TYPES = ("start", "end", "rate", "login", "logout", "heartbeat")
+MAX_UID_LENGTH = 64
+
+
+class EventError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    uid: str
+    serial: str
+    event_type: str
+    device_time: datetime  # naive UTC, as Odoo stores datetimes
+    key_code: int | None = None
+    employee_number: str | None = None
+    counter_code: str | None = None
+    business_code: str | None = None
+    customer_phone: str | None = None
+    firmware: str | None = None
+    key_count: int | None = None
+
+
+def parse_time(value) -> datetime:
+    """ISO 8601 with an offset ("2026-11-22T09:30:00.250+08:00", "...Z") or epoch ms."""
+    if isinstance(value, bool):
+        raise EventError("malformed_time", f"time must be ISO 8601 or epoch ms, not {value!r}")
+    if isinstance(value, int | float):
+        try:
+            moment = datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise EventError(
+                "malformed_time", f"epoch milliseconds out of range: {value}"
+            ) from None
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise EventError("malformed_time", f"not an ISO 8601 time: {value!r}") from None
+        if moment.tzinfo is None:
+            raise EventError("malformed_time", f"time without a UTC offset: {value!r}")
+    else:
+        raise EventError("malformed_time", "time is missing")
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _text(raw: dict, name: str, max_length: int = 64) -> str | None:
+    value = raw.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise EventError("malformed_event", f"{name} must be a string")
+    value = str(value).strip()
+    if len(value) > max_length:
+        raise EventError("malformed_event", f"{name} is longer than {max_length} characters")
+    return value
+
+
+def parse_event(raw, *, now: datetime, clock_skew: timedelta, max_age: timedelta) -> ParsedEvent:
+    """Check the shape of one event; `now` is naive UTC."""
+    if not isinstance(raw, dict):
+        raise EventError("malformed_event", "an event must be a JSON object")
+    uid = _text(raw, "id", MAX_UID_LENGTH)
+    if not uid:
+        raise EventError("malformed_event", "the event id is missing")
+    serial = _text(raw, "device")
+    if not serial:
+        raise EventError("malformed_event", "the device serial number is missing")
+    event_type = raw.get("type")
+    if event_type not in EVENT_TYPES:
+        raise EventError("unknown_type", f"unknown event type {event_type!r}")
+    device_time = parse_time(raw.get("time"))
+    if device_time > now + clock_skew:
+        raise EventError(
+            "clock_skew",
+            f"device time {device_time.isoformat()}Z is ahead of the server by more than "
+            f"{int(clock_skew.total_seconds())} s: set the device clock",
+        )
+    if device_time < now - max_age:
+        raise EventError("too_old", f"device time {device_time.isoformat()}Z is too old")
+    key_code = None
+    if event_type == "rate":
+        key_code = raw.get("key")
+        if not isinstance(key_code, int) or isinstance(key_code, bool):
+            raise EventError("unknown_key", f"a rate event needs an integer key, got {key_code!r}")
+    employee_number = _text(raw, "employee")
+    if event_type == "login" and not employee_number:
+        raise EventError("unknown_employee", "a login event needs the employee number")
+    key_count = raw.get("key_count")
+    return ParsedEvent(
+        uid=uid,
+        serial=serial,
+        event_type=event_type,
+        device_time=device_time,
+        key_code=key_code,
+        employee_number=employee_number,
+        counter_code=_text(raw, "counter"),
+        business_code=_text(raw, "business"),
+        customer_phone=_text(raw, "customer_phone", 32),
+        firmware=_text(raw, "firmware"),
+        key_count=key_count
+        if isinstance(key_count, int) and not isinstance(key_count, bool)
+        else None,
+    )
