@@ -28,6 +28,7 @@
         "views/hr_employee_views.xml",
         "views/service_org_unit_views.xml",
         "views/res_config_settings_views.xml",
+        "report/service_evaluation_session_report_views.xml",
         "views/service_evaluation_menus.xml",
     ],
     "demo": [

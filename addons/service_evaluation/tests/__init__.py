@@ -1,5 +1,6 @@
 from . import test_device_api
 from . import test_ingest
+from . import test_report
 from . import test_alerts
 from . import test_security
 from . import test_session_replay

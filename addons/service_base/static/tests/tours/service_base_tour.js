@@ -6,6 +6,11 @@ registry.category("web_tour.tours").add("service_base_org_tree_tour", {
     steps: () => [
         ...stepUtils.goToAppSteps("service_base.service_base_menu_root", "Open the Service app"),
         {
+            content: "Open the organisation (other addons may add menus before it)",
+            trigger: ".o_main_navbar [data-menu-xmlid='service_base.service_base_menu_organisation']",
+            run: "click",
+        },
+        {
             content: "The hierarchy view shows the tree",
             trigger: ".o_hierarchy_view .o_hierarchy_node:contains('Tour HQ')",
         },

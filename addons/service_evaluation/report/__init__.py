@@ -1,0 +1,1 @@
+from . import service_evaluation_session_report
