@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from ..tools import session_replay
@@ -47,6 +48,7 @@ class ServiceEvaluationEvent(models.Model):
     employee_number = fields.Char()
     employee_id = fields.Many2one("hr.employee")
     business_type_id = fields.Many2one("service.evaluation.business.type")
+    customer_phone = fields.Char(help="Left by the customer at a kiosk, in E.164 form.")
     session_id = fields.Many2one("service.evaluation.session", index="btree_not_null")
     outcome = fields.Selection(OUTCOMES)
     company_id = fields.Many2one("res.company", required=True)
@@ -144,7 +146,7 @@ class ServiceEvaluationEvent(models.Model):
             return set()
         values = [
             SQL(
-                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 device.id,
                 event.uid,
                 event.event_type,
@@ -154,6 +156,7 @@ class ServiceEvaluationEvent(models.Model):
                 event.employee_number,
                 row.get("employee_id"),
                 row.get("business_type_id"),
+                row.get("customer_phone"),
                 device.company_id.id,
             )
             for _index, device, event, row in rows
@@ -162,7 +165,8 @@ class ServiceEvaluationEvent(models.Model):
             SQL(
                 """INSERT INTO service_evaluation_event
                        (device_id, event_uid, event_type, device_time, date_received, key_code,
-                        employee_number, employee_id, business_type_id, company_id)
+                        employee_number, employee_id, business_type_id, customer_phone,
+                        company_id)
                    VALUES %s
                    ON CONFLICT (device_id, event_uid) DO NOTHING
                    RETURNING device_id, event_uid""",
@@ -332,7 +336,11 @@ def _session_vals(device, spec, options, events_by_id):
     option = options.get(spec.key_code) if spec.key_code else None
     start_event = events_by_id[spec.start_key]
     counter = device.counter_id
-    return {
+    vals = {}
+    # A phone left at a kiosk with the rating; never cleared, staff may have set one.
+    if spec.rate_key and events_by_id[spec.rate_key].customer_phone:
+        vals["customer_phone"] = events_by_id[spec.rate_key].customer_phone
+    return vals | {
         "counter_id": counter.id,
         "outlet_id": counter.outlet_id.id,
         "company_id": device.company_id.id,
@@ -417,6 +425,13 @@ class _IngestContext:
                     f"counter {counter.code} does not serve {event.business_code}",
                 )
             row["business_type_id"] = business.id
+        if event.customer_phone:
+            try:
+                row["customer_phone"] = self.env["service.evaluation.session"]._normalise_phone(
+                    event.customer_phone, device.company_id.id
+                )
+            except ValidationError as error:
+                raise EventError("invalid_phone", str(error)) from None
         return row
 
     def employee(self, device, number):

@@ -49,3 +49,20 @@ class TestAlerts(EvaluationCommon):
         self.assertEqual(session.customer_phone, "+8613800138001")
         with self.assertRaisesRegex(ValidationError, "not a valid phone number"):
             session.customer_phone = "12"
+
+    def test_kiosk_phone_with_the_rating(self):
+        events = self.rated_flow(0, 4)
+        events[-1]["customer_phone"] = "139 1234 5678"
+        bad = self.rated_flow(300, 4)
+        bad[-1]["customer_phone"] = "99"
+        reply = self.ingest(events + bad)
+        self.assertEqual(reply["results"][-1]["code"], "invalid_phone")
+        self.assertIn("not a valid phone number", reply["results"][-1]["message"])
+        first, second = self.sessions()
+        self.assertEqual(first.customer_phone, "+8613912345678")
+        # The refused press leaves its session awaiting, then unrated: nothing counted.
+        self.assertFalse(second.is_rated)
+        # A later replay of the device never clears a phone staff attached by hand.
+        second.customer_phone = "010 6600 0000"
+        self.ingest([self.event("start", 900)])
+        self.assertEqual(second.customer_phone, "+861066000000")
