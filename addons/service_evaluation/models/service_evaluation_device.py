@@ -30,7 +30,6 @@ class ServiceEvaluationDevice(models.Model):
     )
     device_user_id = fields.Many2one(
         "res.users",
-        string="Device User",
         required=True,
         index=True,
         domain=[("share", "=", False)],

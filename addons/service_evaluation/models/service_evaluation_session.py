@@ -170,7 +170,8 @@ class ServiceEvaluationSession(models.Model):
     @api.model
     def _cron_expire_awaiting(self):
         """Sessions whose rating window has passed become unrated (the kanban shows it)."""
-        for company in self.env["res.company"].search([]):
+        awaiting = self._read_group([("state", "=", "awaiting")], ["company_id"])
+        for (company,) in awaiting:
             limit = fields.Datetime.now() - timedelta(seconds=company.service_rating_window)
             self.search(
                 [

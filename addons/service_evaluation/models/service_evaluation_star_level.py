@@ -40,7 +40,14 @@ class ServiceEvaluationStarLevel(models.Model):
         Idempotent: rerunning a period overwrites its rows.
         """
         day = day or fields.Date.context_today(self)
-        for company in companies or self.env["res.company"].search([]):
+        if companies is None:
+            companies = self.env["res.company"].browse(
+                company.id
+                for (company,) in self.env["service.evaluation.session"]._read_group(
+                    [], ["company_id"]
+                )
+            )
+        for company in companies:
             period_start, period_end = self._period_bounds(day, company.service_star_period)
             thresholds = StarThresholds(
                 company.service_star_min_rated,
