@@ -7,7 +7,7 @@ import polib
 import pytest
 
 ADDONS = sorted(p.parent for p in (Path(__file__).parents[1] / "addons").glob("*/__manifest__.py"))
-PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]|\{\{.*?\}\}|<[^>]+>")
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]|\{\{.*?\}\}|</?[a-zA-Z][a-zA-Z0-9]*")
 
 
 @pytest.mark.parametrize("addon", ADDONS, ids=lambda p: p.name)
