@@ -207,6 +207,12 @@ setup_venv() {
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.txt"
         echo "$req_hash" > "$stamp"
     fi
+    # The proxy's console scripts (sqs-hardware-proxy, sqs-keypad-simulator), editable.
+    if [ ! -x "$VENV/bin/sqs-hardware-proxy" ]; then
+        log "installing hardware_proxy (editable) into the virtualenv"
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps \
+            --no-build-isolation -e "$ROOT" >/dev/null
+    fi
     # Make the extracted (or ODOO_SRC) odoo package importable from the venv.
     local site pth
     site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"

@@ -133,6 +133,8 @@ class TestIngest(EvaluationCommon):
             self.event("start", 8) | {"time": "2999-01-01T00:00:00Z"},
             self.event("start", 9, device=self.foreign_device),
             "not an object",
+            self.event("rate", 10, key=10**30),
+            self.event("heartbeat", 11, key_count=10**30),
             {"type": "start"},
             good_start,
         ]
@@ -142,7 +144,8 @@ class TestIngest(EvaluationCommon):
             codes,
             ["unknown_device", "wrong_counter", "unknown_key", "malformed_time",
              "malformed_time", "unknown_type", "unknown_employee", "clock_skew",
-             "forbidden_device", "malformed_event", "malformed_event", None],
+             "forbidden_device", "malformed_event", "unknown_key", "malformed_event",
+             "malformed_event", None],
         )  # fmt: skip
         self.assertEqual(reply["results"][-1], {"id": good_start["id"], "status": "stored"})
         for result in reply["results"][:-1]:

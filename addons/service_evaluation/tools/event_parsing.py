@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 EVENT_TYPES = ("start", "end", "rate", "login", "logout", "heartbeat")
 MAX_UID_LENGTH = 64
+MAX_KEY = 8  # keypads have at most 8 rating keys
 
 
 class EventError(Exception):
@@ -98,10 +99,18 @@ def parse_event(raw, *, now: datetime, clock_skew: timedelta, max_age: timedelta
         key_code = raw.get("key")
         if not isinstance(key_code, int) or isinstance(key_code, bool):
             raise EventError("unknown_key", f"a rate event needs an integer key, got {key_code!r}")
+        if not 1 <= key_code <= MAX_KEY:
+            raise EventError("unknown_key", f"key {key_code} is not between 1 and {MAX_KEY}")
     employee_number = _text(raw, "employee")
     if event_type == "login" and not employee_number:
         raise EventError("unknown_employee", "a login event needs the employee number")
     key_count = raw.get("key_count")
+    if key_count is not None and (
+        not isinstance(key_count, int)
+        or isinstance(key_count, bool)
+        or not 1 <= key_count <= MAX_KEY
+    ):
+        raise EventError("malformed_event", f"key_count must be between 1 and {MAX_KEY}")
     return ParsedEvent(
         uid=uid,
         serial=serial,
