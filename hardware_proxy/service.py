@@ -192,7 +192,7 @@ class ProxyService:
             self.remove_port(url)
 
     def _on_port_removed(self, url: str) -> None:
-        # The link keeps retrying: an autodetected port that reappears is found again.
+        # Stop the link; when the port reappears, the watcher reports it and it is probed again.
         self._note_error("unplugged", url, "port disappeared")
         self.remove_port(url)
 

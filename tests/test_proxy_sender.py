@@ -230,7 +230,7 @@ def test_refused_events_are_parked_and_the_rest_delivered(keypads, outbox):
     serial = keypads.serials["bad"]
     ghost = f"PT-ghost-{uuid.uuid4().hex[:8]}"
     login, start, end, _rate = rated_flow(serial)
-    wrong_key = ev(serial, "rate", -29, key=9)
+    wrong_key = ev(serial, "rate", -29, key=5)  # a key the 4-key scale does not have
     unknown_device = ev(ghost, "start", -35)
     right_key = ev(serial, "rate", -27, key=2)
     outbox.add([login, start, end, wrong_key, unknown_device, right_key])
@@ -241,7 +241,7 @@ def test_refused_events_are_parked_and_the_rest_delivered(keypads, outbox):
     assert sender.status()["sent_total"] == 4
     letters = {letter["uid"]: letter for letter in outbox.dead_letters()}
     assert letters.keys() == {wrong_key["id"], unknown_device["id"]}
-    assert letters[wrong_key["id"]]["reason"] == "unknown_key: key 9 is not on the rating scale"
+    assert letters[wrong_key["id"]]["reason"] == "unknown_key: key 5 is not on the rating scale"
     assert letters[wrong_key["id"]]["payload"] == wrong_key
     assert letters[unknown_device["id"]]["reason"] == (
         f"unknown_device: device {ghost} is not registered"
