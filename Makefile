@@ -7,13 +7,16 @@ SHELL := /bin/bash
 # Restrict Odoo tests, e.g. `make test TEST_TAGS=/service_base`; see README.
 TEST_TAGS ?=
 PYTEST_ARGS ?=
+KEYPADS ?=
 
-.PHONY: help setup run stop test lint format clean
+.PHONY: help setup run keypads stop test lint format clean
 
 help:
 	@echo "make run    set everything up, start Odoo 19 with demo data on http://127.0.0.1:8069"
 	@echo "make test   set everything up, run every test (Odoo tests, tours, pytest)"
-	@echo "make stop   stop what make run started (Odoo, the private PostgreSQL)"
+	@echo "           (make run KEYPADS=1 also starts 6 simulated keypads and the proxy)"
+	@echo "make keypads  simulated keypads + hardware_proxy into the running demo"
+	@echo "make stop   stop what make run started (Odoo, keypads, proxy, the private PostgreSQL)"
 	@echo "make lint   ruff (lint + format check) and pylint-odoo"
 	@echo "make clean  stop, then remove .local/ and .venv/"
 
@@ -22,7 +25,10 @@ setup:
 	@scripts/pg.sh ensure
 
 run: setup
-	@scripts/run.sh
+	@KEYPADS="$(KEYPADS)" scripts/run.sh
+
+keypads:
+	@scripts/keypads.sh
 
 stop:
 	@scripts/stop.sh

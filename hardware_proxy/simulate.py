@@ -944,6 +944,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--devices", type=int, default=1, metavar="N")
     parser.add_argument("--serial-prefix", default="SIM", metavar="PREFIX")
+    parser.add_argument(
+        "--serials", metavar="S1,S2,...", help="exact serial numbers (instead of --devices)"
+    )
     parser.add_argument("--key-count", type=int, default=4, metavar="K")
     line = parser.add_mutually_exclusive_group()
     line.add_argument("--pty", action="store_true", help="pseudo-terminals (the default)")
@@ -974,6 +977,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
     )
     serials = [f"{args.serial_prefix}-{index:02d}" for index in range(1, args.devices + 1)]
+    if args.serials:
+        serials = [serial.strip() for serial in args.serials.split(",") if serial.strip()]
     commands: list[ScriptCommand] = []
     if args.script is not None:
         try:

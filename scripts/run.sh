@@ -10,8 +10,10 @@ ADDONS="$("$ROOT/scripts/addons.sh")"
 mkdir -p "$ROOT/.local/run" "$ROOT/.local/log"
 
 if psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
-    echo "[run] upgrading $ADDONS in $DB"
-    "$ROOT/scripts/odoo.sh" -d "$DB" -u "$ADDONS" --stop-after-init --http-port="$PORT" --log-level=warn
+    # -i installs addons the database does not have yet, -u updates the others.
+    echo "[run] updating $ADDONS in $DB"
+    "$ROOT/scripts/odoo.sh" -d "$DB" -i "$ADDONS" -u "$ADDONS" --with-demo --stop-after-init \
+        --http-port="$PORT" --log-level=warn
 else
     echo "[run] creating $DB with $ADDONS and demo data"
     "$ROOT/scripts/odoo.sh" -d "$DB" -i "$ADDONS" --with-demo --load-language=zh_CN \
@@ -29,8 +31,15 @@ cat <<MSG
     east.manager          Service Manager, 东区分公司
     service.user          Service User
 
+  Keypads: make keypads (or make run KEYPADS=1) simulates the 6 demo counters'
+  keypads through hardware_proxy; its status page is http://127.0.0.1:8079
+
   Stop with Ctrl-C or, from another terminal, make stop.
 
 MSG
+if [ -n "${KEYPADS:-}" ]; then
+    # Waits for Odoo to answer, then runs in the background; make stop ends it.
+    "$ROOT/scripts/keypads.sh" &
+fi
 exec "$ROOT/scripts/odoo.sh" -d "$DB" --db-filter="^$DB\$" --http-port="$PORT" \
     --pidfile="$ROOT/.local/run/odoo.pid"
