@@ -122,6 +122,7 @@ class ProxyService:
         self.started_at = self.clock()
         self.counters = {"frames": 0, "events_stored": 0, "duplicates": 0, "refused_full": 0}
         self._stopping = threading.Event()
+        self._outbox_level = "ok"
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> ProxyService:
@@ -248,11 +249,13 @@ class ProxyService:
         try:
             added = self.outbox.add([event])
         except OutboxFull:
+            self._check_outbox_level()
             self.counters["refused_full"] += 1
             self._note_error("outbox_full", device.serial, "outbox full: press refused (BUSY)")
             link.send(p.Nack(frame.seq, p.NackReason.BUSY))
             return
         link.send(p.Ack(frame.seq))
+        self._check_outbox_level()
         if added:
             device.events_stored += 1
             self.counters["events_stored"] += 1
@@ -300,6 +303,20 @@ class ProxyService:
         if isinstance(message, p.Login):
             device.display = p.Display(teller_name="", employee_no=message.employee_no, stars=0)
             device.link.send(device.display)
+
+    def _check_outbox_level(self) -> None:
+        """Say it loudly, once per change, well before presses have to be refused."""
+        level = self.outbox.level
+        if level == self._outbox_level:
+            return
+        self._outbox_level = level
+        depth, limit = self.outbox.depth(), self.config.outbox_max_events
+        if level == "ok":
+            _logger.info("outbox back to normal depth=%d max=%d", depth, limit)
+            return
+        log = _logger.critical if level == "full" else _logger.error
+        log("OUTBOX %s depth=%d max=%d: is Odoo reachable?", level.upper(), depth, limit)
+        self._note_error(f"outbox_{level}", "outbox", f"{depth} of {limit} events queued")
 
     # ------------------------------------------------------------ Odoo replies
     def _on_device_replies(self, devices: dict) -> None:

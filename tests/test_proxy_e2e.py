@@ -17,9 +17,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from odoo_server import ROOT, OdooServer, free_port, odoo_shell
 
 from hardware_proxy.simulate import VirtualKeypad
+from odoo_server import ROOT, OdooServer, free_port, odoo_shell
 
 sys.path.insert(0, str(ROOT / "docs" / "examples"))
 from service_units_client import json2_call

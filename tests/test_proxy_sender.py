@@ -23,7 +23,6 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from odoo_server import free_port, odoo_shell
 
 from hardware_proxy.odoo_client import (
     OdooAuthError,
@@ -33,6 +32,7 @@ from hardware_proxy.odoo_client import (
 )
 from hardware_proxy.outbox import Outbox
 from hardware_proxy.sender import Sender
+from odoo_server import free_port, odoo_shell
 
 KEYPADS = ["flow", "dup", "bad", "poison", "big", "auth", "outage", "reply", "drain"]
 

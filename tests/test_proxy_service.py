@@ -1,0 +1,94 @@
+"""ProxyService in-process, with a virtual keypad on a real pseudo-terminal and Odoo away.
+
+The client points at a closed loopback port: the proxy must keep answering the keypad,
+keep every press, alarm before the outbox is full, and refuse (BUSY) only when it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from hardware_proxy import protocol as p
+from hardware_proxy.config import Config
+from hardware_proxy.service import ProxyService, event_uid
+from hardware_proxy.simulate import VirtualKeypad
+from odoo_server import free_port
+
+
+@pytest.fixture
+def keypad(tmp_path):
+    pad = VirtualKeypad("SVC-01", key_count=4, time_scale=0.05, heartbeats=False)
+    pad.open_pty(str(tmp_path / "tty-SVC-01"))
+    pad.start()
+    yield pad
+    pad.stop()
+
+
+def make_service(tmp_path, max_events=1000, warn_ratio=0.8) -> ProxyService:
+    config = Config(
+        odoo_url=f"http://127.0.0.1:{free_port()}",  # nobody listens there
+        odoo_database="none",
+        api_key="unused",
+        odoo_timeout=1.0,
+        outbox_path=str(tmp_path / "outbox.sqlite3"),
+        outbox_max_events=max_events,
+        outbox_warn_ratio=warn_ratio,
+        backoff_initial=0.05,
+        backoff_max=0.2,
+        ports=(str(tmp_path / "tty-SVC-01"),),
+        heartbeat_forward_interval=3600,
+    )
+    return ProxyService(config).start()
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_offline_keypad_keeps_working(tmp_path, keypad):
+    service = make_service(tmp_path)
+    try:
+        keypad.login("1001")
+        keypad.customer(1)
+        assert keypad.wait_idle(10), "every press ACKed although Odoo is away"
+        prompts = [m.prompt for m in keypad.received if isinstance(m, p.Play)]
+        assert prompts[-3:] == [p.Prompt.GREETING, p.Prompt.PLEASE_RATE, p.Prompt.THANK_YOU]
+        assert keypad.display.employee_no == "1001"  # shown at once, before Odoo knows
+        # HELLO's heartbeat + login + start + end + rate, all kept for later.
+        assert wait_for(lambda: service.outbox.depth() == 5)
+        assert wait_for(lambda: service.status()["sender"]["state"] == "backing_off")
+        assert service.status()["status"] == "degraded"
+    finally:
+        service.stop(drain_timeout=0.5)
+
+
+def test_outbox_alarm_then_busy(tmp_path, keypad, caplog):
+    service = make_service(tmp_path, max_events=8, warn_ratio=0.5)
+    try:
+        with caplog.at_level(logging.ERROR, logger="hardware_proxy.service"):
+            for _ in range(3):
+                keypad.customer(2)
+            assert wait_for(lambda: service.outbox.level == "full")
+            assert wait_for(lambda: service.counters["refused_full"] > 0)
+        messages = [record.getMessage() for record in caplog.records]
+        assert any("OUTBOX WARNING" in message for message in messages), messages
+        assert any("OUTBOX FULL" in message for message in messages), messages
+        assert keypad.unacked > 0, "refused presses stay on the keypad, not lost"
+        kinds = {error["kind"] for error in service.status()["errors"]}
+        assert {"outbox_warning", "outbox_full"} <= kinds
+    finally:
+        service.stop(drain_timeout=0.2)
+
+
+def test_event_uid_survives_retransmission_and_wrap():
+    assert event_uid("K", 1, 7, 1000) == event_uid("K", 1, 7, 1000)
+    assert event_uid("K", 1, 7, 1000) != event_uid("K", 2, 7, 1000)  # reboot
+    assert event_uid("K", 1, 7, 1000) != event_uid("K", 1, 7, 66_000_000)  # after a wrap
