@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 MAX_OPTIONS = 8
@@ -51,3 +51,35 @@ class ServiceEvaluationScale(models.Model):
             if unit_id in by_outlet:
                 return by_outlet[unit_id]
         return by_outlet.get(False, self.browse())
+
+    @api.model
+    @tools.ormcache("outlet_id", "self.env.company.id")
+    def _get_key_options(self, outlet_id):
+        """{key_code: (option_id, score, is_satisfied, is_negative)} at an outlet.
+
+        Cached: every device event needs it. Changes to scales, options or the tree
+        clear the registry cache.
+        """
+        outlet = self.env["service.org.unit"].sudo().browse(outlet_id)
+        scale = self.sudo()._get_for_outlet(outlet)
+        return {
+            option.key_code: (option.id, option.score, option.is_satisfied, option.is_negative)
+            for option in scale.option_ids
+        }
+
+    # ------------------------------------------------------------ CRUD
+    @api.model_create_multi
+    def create(self, vals_list):
+        scales = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return scales
+
+    def write(self, vals):
+        result = super().write(vals)
+        self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result

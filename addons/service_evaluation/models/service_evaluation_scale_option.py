@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ServiceEvaluationScaleOption(models.Model):
@@ -33,3 +33,20 @@ class ServiceEvaluationScaleOption(models.Model):
         "CHECK (NOT (is_negative AND is_satisfied))",
         "An option cannot be both negative and satisfied.",
     )
+
+    # The device event path caches the options of each outlet's scale.
+    @api.model_create_multi
+    def create(self, vals_list):
+        options = super().create(vals_list)
+        self.env.registry.clear_cache()
+        return options
+
+    def write(self, vals):
+        result = super().write(vals)
+        self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result

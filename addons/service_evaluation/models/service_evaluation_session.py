@@ -48,7 +48,7 @@ class ServiceEvaluationSession(models.Model):
         help="The teller pressed End, so the customer was asked to rate (prompt coverage).",
     )
     customer_phone = fields.Char(help="For a callback; stored in E.164 form.")
-    start_event_id = fields.Many2one("service.evaluation.event", index=True, copy=False)
+    start_event_id = fields.Many2one("service.evaluation.event", copy=False)
     company_id = fields.Many2one("res.company", required=True, index=True)
 
     _start_event_uniq = models.UniqueIndex(

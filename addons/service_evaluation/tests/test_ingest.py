@@ -152,3 +152,23 @@ class TestIngest(EvaluationCommon):
             self.assertEqual(result["status"], "error")
             self.assertTrue(result["message"])
         self.assertEqual(len(self.sessions()), 1)
+
+    def test_presses_in_the_same_second_keep_their_order(self):
+        """A rating and the next customer's Start within one second, in separate batches."""
+        self.ingest(
+            [self.event("start", 0), self.event("end", 60), self.event("rate", 62.2, key=1)]
+        )
+        self.ingest(
+            [self.event("start", 62.7), self.event("end", 120), self.event("rate", 121, key=2)]
+        )
+        self.ingest([self.event("rate", 122.4, key=4), self.event("start", 122.9)])
+        outcomes = (
+            self.env["service.evaluation.event"]
+            .search([("device_id", "=", self.device_a1.id)], order="device_time, id")
+            .mapped("outcome")
+        )
+        self.assertEqual(
+            outcomes,
+            ["opened", "closed", "counted", "opened", "closed", "counted", "repeat", "opened"],
+        )
+        self.assertEqual([s.option_id.key_code for s in self.sessions()], [1, 2, 0])
