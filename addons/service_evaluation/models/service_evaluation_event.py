@@ -56,6 +56,12 @@ class ServiceEvaluationEvent(models.Model):
         "(device_id, event_uid)", "This event was already received from this device."
     )
     _device_time_idx = models.Index("(device_id, device_time, id)")
+    # The replay asks "last START before t" and "last LOGIN/LOGOUT before t" per device:
+    # without these, the second scans every press since the teller's login.
+    _device_start_idx = models.Index("(device_id, device_time) WHERE event_type = 'start'")
+    _device_shift_idx = models.Index(
+        "(device_id, device_time) WHERE event_type IN ('login', 'logout')"
+    )
 
     # ------------------------------------------------------------ ingest
     @api.model
