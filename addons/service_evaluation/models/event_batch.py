@@ -154,22 +154,34 @@ class IngestContext:
                 device.sudo().write(vals)
 
     def device_replies(self, prompts):
-        """{serial: what the device shows and says}: the teller on duty and a prompt."""
-        counters = self.devices_seen.counter_id
+        """{serial: what the device shows and says}: the teller on duty and a prompt.
+
+        One query for the batch. It reads only the counters of this key's own devices,
+        which the device user may read through the ORM as well.
+        """
+        counter_ids = self.devices_seen.counter_id.ids
         on_duty = {}
-        for shift in self.env["service.evaluation.shift"].search(
-            [("counter_id", "in", counters.ids), ("date_end", "=", False)],
-            order="date_start",
-        ):
-            on_duty[shift.counter_id.id] = shift.employee_id  # the latest wins
+        if counter_ids:
+            self.env.cr.execute(
+                SQL(
+                    """SELECT DISTINCT ON (s.counter_id) s.counter_id, e.name,
+                              e.service_employee_number, e.service_star_level
+                         FROM service_evaluation_shift s
+                         JOIN hr_employee e ON e.id = s.employee_id
+                        WHERE s.counter_id = ANY(%s) AND s.date_end IS NULL
+                     ORDER BY s.counter_id, s.date_start DESC, s.id DESC""",
+                    counter_ids,
+                )
+            )
+            on_duty = {row[0]: row[1:] for row in self.env.cr.fetchall()}
         replies = {}
         for device in self.devices_seen:
-            employee = on_duty.get(device.counter_id.id, self.env["hr.employee"])
+            name, number, stars = on_duty.get(device.counter_id.id, (None, None, None))
             replies[device.serial_number] = {
                 "display": {
-                    "teller_name": employee.name or "",
-                    "employee_number": employee.service_employee_number or "",
-                    "star_level": employee.service_star_level or 0,
+                    "teller_name": name or "",
+                    "employee_number": number or "",
+                    "star_level": stars or 0,
                 },
                 "prompt": PROMPTS.get(prompts.get(device), "none"),
             }
@@ -213,9 +225,13 @@ def replay_devices(env, context, earliest):
         SQL(
             """SELECT e.id, e.device_id, e.event_type, e.device_time, e.key_code, e.employee_id,
                       e.business_type_id, e.customer_phone, e.outcome, e.session_id
-                 FROM service_evaluation_event e
-                 JOIN (VALUES %s) AS f(device_id, since)
-                   ON e.device_id = f.device_id AND e.device_time >= f.since
+                 FROM (VALUES %s) AS f(device_id, since)
+                 CROSS JOIN LATERAL (
+                     -- OFFSET 0 keeps this a per-device index scan; the planner would
+                     -- otherwise hash-join the whole event table.
+                     SELECT * FROM service_evaluation_event e
+                      WHERE e.device_id = f.device_id AND e.device_time >= f.since OFFSET 0
+                 ) AS e
              ORDER BY e.device_id, e.device_time, e.id""",
             start_from,
         )
