@@ -20,7 +20,7 @@ class ServiceOrgUnit(models.Model):
 
     _name = "service.org.unit"
     _description = "Service Organisation Unit"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "service.cache.mixin"]
     _parent_store = True
     _parent_name = "parent_id"
     _rec_name = "complete_name"
@@ -117,27 +117,9 @@ class ServiceOrgUnit(models.Model):
         if self._has_cycle():
             raise ValidationError(self.env._("A unit cannot be placed below itself."))
 
-    # ------------------------------------------------------------ CRUD
     # Managers and supervisors define who sees what: the record rules read them
     # through res.users.service_unit_scope_ids, and the rule cache must follow.
-    _SCOPE_FIELDS = frozenset({"manager_ids", "supervisor_ids", "parent_id", "active"})
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        units = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return units
-
-    def write(self, vals):
-        result = super().write(vals)
-        if self._SCOPE_FIELDS.intersection(vals):
-            self.env.registry.clear_cache()
-        return result
-
-    def unlink(self):
-        result = super().unlink()
-        self.env.registry.clear_cache()
-        return result
+    _cache_fields = frozenset({"manager_ids", "supervisor_ids", "parent_id", "active"})
 
     # ------------------------------------------------------------ actions
     def action_open_children(self):

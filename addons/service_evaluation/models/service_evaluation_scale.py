@@ -13,6 +13,7 @@ class ServiceEvaluationScale(models.Model):
 
     _name = "service.evaluation.scale"
     _description = "Rating Scale"
+    _inherit = ["service.cache.mixin"]  # the device event path caches keys per outlet
     _order = "outlet_id desc, id"
 
     name = fields.Char(required=True, translate=True)
@@ -66,20 +67,3 @@ class ServiceEvaluationScale(models.Model):
             option.key_code: (option.id, option.score, option.is_satisfied, option.is_negative)
             for option in scale.option_ids
         }
-
-    # ------------------------------------------------------------ CRUD
-    @api.model_create_multi
-    def create(self, vals_list):
-        scales = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return scales
-
-    def write(self, vals):
-        result = super().write(vals)
-        self.env.registry.clear_cache()
-        return result
-
-    def unlink(self):
-        result = super().unlink()
-        self.env.registry.clear_cache()
-        return result

@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import fields, models
 
 
 class ServiceEvaluationScaleOption(models.Model):
@@ -6,6 +6,7 @@ class ServiceEvaluationScaleOption(models.Model):
 
     _name = "service.evaluation.scale.option"
     _description = "Rating Scale Option"
+    _inherit = ["service.cache.mixin"]  # the device event path caches keys per outlet
     _order = "scale_id, sequence, key_code"
 
     scale_id = fields.Many2one(
@@ -33,20 +34,3 @@ class ServiceEvaluationScaleOption(models.Model):
         "CHECK (NOT (is_negative AND is_satisfied))",
         "An option cannot be both negative and satisfied.",
     )
-
-    # The device event path caches the options of each outlet's scale.
-    @api.model_create_multi
-    def create(self, vals_list):
-        options = super().create(vals_list)
-        self.env.registry.clear_cache()
-        return options
-
-    def write(self, vals):
-        result = super().write(vals)
-        self.env.registry.clear_cache()
-        return result
-
-    def unlink(self):
-        result = super().unlink()
-        self.env.registry.clear_cache()
-        return result
