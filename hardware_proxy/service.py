@@ -254,11 +254,12 @@ class ProxyService:
             self._note_error("outbox_full", device.serial, "outbox full: press refused (BUSY)")
             link.send(p.Nack(frame.seq, p.NackReason.BUSY))
             return
-        link.send(p.Ack(frame.seq))
-        self._check_outbox_level()
         if added:
             device.events_stored += 1
             self.counters["events_stored"] += 1
+        link.send(p.Ack(frame.seq))
+        self._check_outbox_level()
+        if added:
             self._answer_locally(device, message)
             self.sender.wake()
 

@@ -59,8 +59,12 @@ def test_offline_keypad_keeps_working(tmp_path, keypad):
         keypad.login("1001")
         keypad.customer(1)
         assert keypad.wait_idle(10), "every press ACKed although Odoo is away"
-        prompts = [m.prompt for m in keypad.received if isinstance(m, p.Play)]
-        assert prompts[-3:] == [p.Prompt.GREETING, p.Prompt.PLEASE_RATE, p.Prompt.THANK_YOU]
+        expected = [p.Prompt.GREETING, p.Prompt.PLEASE_RATE, p.Prompt.THANK_YOU]
+
+        def prompts():  # each prompt follows its ACK by a moment
+            return [m.prompt for m in keypad.received if isinstance(m, p.Play)][-3:]
+
+        assert wait_for(lambda: prompts() == expected), prompts()
         assert keypad.display.employee_no == "1001"  # shown at once, before Odoo knows
         # HELLO's heartbeat + login + start + end + rate, all kept for later.
         assert wait_for(lambda: service.outbox.depth() == 5)
@@ -92,3 +96,36 @@ def test_event_uid_survives_retransmission_and_wrap():
     assert event_uid("K", 1, 7, 1000) == event_uid("K", 1, 7, 1000)
     assert event_uid("K", 1, 7, 1000) != event_uid("K", 2, 7, 1000)  # reboot
     assert event_uid("K", 1, 7, 1000) != event_uid("K", 1, 7, 66_000_000)  # after a wrap
+
+
+def test_autodetect_keeps_keypads_and_drops_other_ports(tmp_path, keypad, monkeypatch):
+    """A new USB-serial port is asked to identify; only a keypad's HELLO keeps it open."""
+    import os
+    import pty
+    import tty
+
+    from hardware_proxy import service as service_module
+
+    monkeypatch.setattr(service_module, "IDENTIFY_TIMEOUT", 1.0)
+    service = make_service(tmp_path)
+    silent_master, silent_slave = pty.openpty()  # some other serial device: never answers
+    tty.setraw(silent_master)
+    tty.setraw(silent_slave)
+    silent_path = os.ttyname(silent_slave)
+    other_pad = VirtualKeypad("SVC-02", key_count=4, time_scale=0.05, heartbeats=False)
+    other_path = other_pad.open_pty(str(tmp_path / "tty-SVC-02"))
+    other_pad.start()
+    try:
+        service._on_port_added(other_path)
+        service._on_port_added(silent_path)
+        assert wait_for(lambda: "SVC-02" in service.devices), "the keypad said HELLO"
+        assert wait_for(lambda: silent_path not in service.links, timeout=5), "silent port closed"
+        assert other_path in service.links
+        other_pad.customer(1)
+        assert other_pad.wait_idle(10)
+        assert service.devices["SVC-02"].events_stored == 3
+    finally:
+        other_pad.stop()
+        os.close(silent_master)
+        os.close(silent_slave)
+        service.stop(drain_timeout=0.2)
