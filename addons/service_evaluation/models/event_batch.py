@@ -280,9 +280,8 @@ def _values(rows):
     return SQL(", ").join(SQL("(%s, %s)", *row) for row in rows)
 
 
-def _session_row(device, spec, options, events_by_id):
-    option = options.get(spec.key_code) if spec.key_code else None
-    start_event = events_by_id[spec.start_key]
+def _device_constants(device):
+    """What every session of a device shares, read once per batch."""
     counter = device.counter_id
     return (
         counter.id,
@@ -290,9 +289,22 @@ def _session_row(device, spec, options, events_by_id):
         device.company_id.id,
         device.id,
         device.source,
+        counter.business_type_ids[:1].id or None,
+    )
+
+
+def _session_row(constants, spec, options, events_by_id):
+    counter_id, outlet_id, company_id, device_id, source, default_business = constants
+    option = options.get(spec.key_code) if spec.key_code else None
+    return (
+        counter_id,
+        outlet_id,
+        company_id,
+        device_id,
+        source,
         spec.start_key,
         spec.employee_id,
-        start_event.business_type_id or counter.business_type_ids[:1].id or None,
+        events_by_id[spec.start_key].business_type_id or default_business,
         spec.state,
         spec.date_start,
         spec.date_end,
@@ -315,8 +327,9 @@ def _write_sessions(env, context, devices, events, results):
         device = devices[device_id]
         events_by_id = {e.id: e for e in events[device_id]}
         options = context.options(device)
+        constants = _device_constants(device)
         for spec in result.sessions:
-            desired[spec.start_key] = _session_row(device, spec, options, events_by_id)
+            desired[spec.start_key] = _session_row(constants, spec, options, events_by_id)
             if spec.rate_key and events_by_id[spec.rate_key].customer_phone:
                 phones[spec.start_key] = events_by_id[spec.rate_key].customer_phone
     if not desired:

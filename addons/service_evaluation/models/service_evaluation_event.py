@@ -148,9 +148,10 @@ class ServiceEvaluationEvent(models.Model):
         """
         if not rows:
             return set()
-        values = [
-            SQL(
-                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        # One SQL string with flat parameters: no SQL object per row.
+        params = []
+        for _index, device, event, row in rows:
+            params += [
                 device.id,
                 event.uid,
                 event.event_type,
@@ -162,9 +163,10 @@ class ServiceEvaluationEvent(models.Model):
                 row.get("business_type_id"),
                 row.get("customer_phone"),
                 device.company_id.id,
-            )
-            for _index, device, event, row in rows
-        ]
+            ]
+        values = SQL(
+            ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows)), *params
+        )
         self.env.cr.execute(
             SQL(
                 """INSERT INTO service_evaluation_event
@@ -174,7 +176,7 @@ class ServiceEvaluationEvent(models.Model):
                    VALUES %s
                    ON CONFLICT (device_id, event_uid) DO NOTHING
                    RETURNING device_id, event_uid""",
-                SQL(", ").join(values),
+                values,
             )
         )
         return set(self.env.cr.fetchall())
