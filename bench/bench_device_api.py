@@ -1823,10 +1823,41 @@ def render(**ctx) -> tuple[str, bool]:
 
 RESULTS_HEADER = """# Benchmark results
 
-Produced by `bench/bench_device_api.py` (see bench/README.md); the latest full run replaces
-the section below. Every ratio compares two figures measured in the same run.
+Produced by `bench/bench_device_api.py` (the device event route) and `bench/bench_proxy.py`
+(hardware_proxy); see bench/README.md. Each full run replaces only its own section (between
+its `<!-- name:start -->` and `<!-- name:end -->` lines) and keeps the others. Every ratio
+compares two figures measured in the same run.
 
 """
+
+
+def write_results_section(path: Path, name: str, body: str) -> None:
+    """Replace the section `name` of the results file, keep the rest of it.
+
+    The section is what lies between the lines `<!-- name:start -->` and
+    `<!-- name:end -->`; a section not there yet is appended. A file without any such
+    line was written whole by bench_device_api.py before sections existed: its body
+    becomes the `device-api` section. The header above the first section is rewritten.
+    """
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    any_start = re.compile(r"^<!-- [\w-]+:start -->$", re.MULTILINE)
+    first = any_start.search(text)
+    if first is None:
+        heading = text.find("\n## ")
+        legacy = text[heading + 1 :].strip() if heading >= 0 else ""
+        text = f"<!-- device-api:start -->\n{legacy}\n<!-- device-api:end -->\n" if legacy else ""
+    else:
+        text = text[first.start() :]
+    block = f"<!-- {name}:start -->\n{body.strip()}\n<!-- {name}:end -->"
+    section = re.compile(
+        rf"^<!-- {re.escape(name)}:start -->$.*?^<!-- {re.escape(name)}:end -->$",
+        re.MULTILINE | re.DOTALL,
+    )
+    if section.search(text):
+        text = section.sub(lambda _match: block, text, count=1)
+    else:
+        text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + block + "\n"
+    path.write_text(RESULTS_HEADER + text.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def main() -> int:
@@ -1847,16 +1878,17 @@ def main() -> int:
     print()
     print(report)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(
-        RESULTS_HEADER
-        + report
+    write_results_section(
+        output,
+        "device-api",
+        report
         + "\n"
         + textwrap.dedent(
             """
         The database `sqs_bench` is left in place for inspection; remove it with
         `dropdb sqs_bench` (after `source .local/db.env` when the private cluster is used).
         """
-        )
+        ),
     )
     log(f"wrote {output}")
     return 0 if all_pass else 1

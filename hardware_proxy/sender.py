@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .odoo_client import OdooAuthError, OdooClient, OdooRejected, OdooUnavailable
+from .odoo_client import OdooAuthError, OdooClient, OdooError, OdooRejected, OdooUnavailable
 from .outbox import Outbox, OutboxItem
 
 _logger = logging.getLogger("hardware_proxy.sender")
@@ -180,9 +180,14 @@ class Sender(threading.Thread):
 
     def _deliver(self, items: list[OutboxItem]) -> None:
         """Post items; split them when Odoo refuses the whole batch."""
-        self.outbox.mark_attempt(item.uid for item in items)
         try:
-            result = self.client.post_events([item.payload for item in items])
+            try:
+                result = self.client.post_events([item.payload for item in items])
+            except OdooError:
+                # Count failed attempts only: a durable write before every send would
+                # add an fsync to the latency of every press.
+                self.outbox.mark_attempt(item.uid for item in items)
+                raise
         except OdooRejected as error:
             if len(items) > 1:
                 half = len(items) // 2

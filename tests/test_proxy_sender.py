@@ -392,7 +392,7 @@ def test_stop_cuts_off_a_call_that_hangs(outbox):
         hanging = OdooClient(f"http://127.0.0.1:{silent.getsockname()[1]}", "db", "k", timeout=60)
         sender = Sender(outbox, hanging)
         sender.start()
-        wait_for(lambda: outbox.peek(1)[0].attempts == 1, what="the call to start")
+        wait_for(lambda: sender.status()["state"] == "sending", what="the call to start")
         time.sleep(0.1)
         started = time.monotonic()
         sender.stop(drain_timeout=0.5)

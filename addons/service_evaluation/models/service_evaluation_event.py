@@ -111,6 +111,9 @@ class ServiceEvaluationEvent(models.Model):
                 seen.add((row[1].id, row[2].uid))
                 first_rows.append(row)
         if first_rows:
+            # A batch spanning many keypads makes the planner's estimates large enough
+            # to JIT-compile the replay queries: ~80 ms of compiling for ~1 ms of work.
+            self.env.cr.execute(SQL("SET LOCAL jit = off"))
             lock_devices(self.env, {row[1].id for row in first_rows})
         stored = self._insert_new(first_rows, now)
         earliest, prompts = {}, {}
