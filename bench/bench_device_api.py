@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from odoo_server import OdooServer, db_env, free_port  # noqa: E402
+from odoo_server import odoo_shell as tests_odoo_shell  # noqa: E402
 
 DB = "sqs_bench"
 # Set by snapshot_addons(): a frozen copy of addons/ and bench/addons/, so that edits other
@@ -254,7 +255,7 @@ class Traffic:
         self.events_stored = 0
         self.bad_results: list[dict] = []
 
-    def _uid(self, serial: str) -> str:
+    def _next_event_id(self, serial: str) -> str:
         self.seq += 1
         return f"{serial}:{self.run_tag}:{self.seq:07d}"
 
@@ -265,7 +266,7 @@ class Traffic:
             start = max(now - timedelta(seconds=2), self.clock[serial] + EVENT_STEP)
             n_events = 4 if repeat else 3
             self.clock[serial] = start + EVENT_STEP * (n_events - 1)
-            uids = [self._uid(serial) for _ in range(n_events)]
+            uids = [self._next_event_id(serial) for _ in range(n_events)]
         events = [
             {"id": uids[0], "device": serial, "type": "start", "time": device_iso(start)},
             {
@@ -453,30 +454,8 @@ print("BENCH_SETUP " + json.dumps({
 
 
 def odoo_shell(db: str, code: str, timeout: float = 120) -> str:
-    """tests/odoo_server.odoo_shell, plus the addons path that holds sqs_bench_bare.
-
-    (The helper in tests/ takes no extra arguments, and a registry loaded without
-    bench/addons logs an error for the installed sqs_bench_bare and lacks its model.)
-    """
-    result = subprocess.run(
-        [
-            str(ROOT / "scripts" / "odoo.sh"),
-            "shell",
-            "-d",
-            db,
-            "--no-http",
-            "--log-level=warn",
-            ADDONS_PATH,
-        ],
-        input=code,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"odoo shell failed ({result.returncode}):\n{result.stderr[-3000:]}")
-    return result.stdout
+    """tests/odoo_server.odoo_shell, with the addons path that holds sqs_bench_bare."""
+    return tests_odoo_shell(db, code, timeout, extra_args=(ADDONS_PATH,))
 
 
 def setup_data() -> dict:

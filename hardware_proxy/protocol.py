@@ -407,10 +407,9 @@ class Hello(DeviceMessage):
 
 
 @dataclass(frozen=True)
-class Heartbeat(DeviceMessage):
-    """Sent every HEARTBEAT_INTERVAL_MS while no reliable frame awaits its ACK."""
+class _TimedMessage(DeviceMessage):
+    """A device message whose payload is only the device's timestamp."""
 
-    TYPE = MsgType.HEARTBEAT
     time_ms: int
 
     def __post_init__(self) -> None:
@@ -425,41 +424,26 @@ class Heartbeat(DeviceMessage):
 
 
 @dataclass(frozen=True)
-class ServiceStart(DeviceMessage):
+class Heartbeat(_TimedMessage):
+    """Sent every HEARTBEAT_INTERVAL_MS while no reliable frame awaits its ACK."""
+
+    TYPE = MsgType.HEARTBEAT
+
+
+@dataclass(frozen=True)
+class ServiceStart(_TimedMessage):
     """START key: the teller begins serving a customer."""
 
     TYPE = MsgType.START
     RELIABLE = True
-    time_ms: int
-
-    def __post_init__(self) -> None:
-        _check_time(self.time_ms)
-
-    def _pack(self) -> bytes:
-        return _pack_time(self.time_ms)
-
-    @classmethod
-    def _unpack(cls, r: _Reader) -> Message:
-        return cls(r.time_ms())
 
 
 @dataclass(frozen=True)
-class ServiceEnd(DeviceMessage):
+class ServiceEnd(_TimedMessage):
     """END key: the service is over (the keypad then invites the customer to rate)."""
 
     TYPE = MsgType.END
     RELIABLE = True
-    time_ms: int
-
-    def __post_init__(self) -> None:
-        _check_time(self.time_ms)
-
-    def _pack(self) -> bytes:
-        return _pack_time(self.time_ms)
-
-    @classmethod
-    def _unpack(cls, r: _Reader) -> Message:
-        return cls(r.time_ms())
 
 
 @dataclass(frozen=True)
@@ -507,22 +491,11 @@ class Login(DeviceMessage):
 
 
 @dataclass(frozen=True)
-class Logout(DeviceMessage):
+class Logout(_TimedMessage):
     """LOGOUT key: the teller leaves the counter."""
 
     TYPE = MsgType.LOGOUT
     RELIABLE = True
-    time_ms: int
-
-    def __post_init__(self) -> None:
-        _check_time(self.time_ms)
-
-    def _pack(self) -> bytes:
-        return _pack_time(self.time_ms)
-
-    @classmethod
-    def _unpack(cls, r: _Reader) -> Message:
-        return cls(r.time_ms())
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ PG_DIR="$LOCAL/pg"
 DB_ENV="$LOCAL/db.env"
 PRIVATE_ROLE=odoo
 
-log() { printf '[pg] %s\n' "$*" >&2; }
-die() { printf '[pg] ERROR: %s\n' "$*" >&2; exit 1; }
-is_root() { [ "$(id -u)" = 0 ]; }
+LOG_TAG=pg
+# shellcheck source=scripts/common.sh
+source "$ROOT/scripts/common.sh"
 
 conf_value() {  # value of a key in odoo.conf, empty if unset or False
     local v
@@ -26,13 +26,6 @@ conf_value() {  # value of a key in odoo.conf, empty if unset or False
     case "$v" in False|false|"") echo "" ;; *) echo "$v" ;; esac
 }
 
-pg_bindir() {
-    local dir
-    dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
-    if [ -n "$dir" ] && [ -x "$dir/initdb" ]; then echo "$dir"; return; fi
-    if command -v initdb >/dev/null 2>&1; then dirname "$(command -v initdb)"; return; fi
-    return 1
-}
 
 # Run a command as the cluster owner: initdb and postgres refuse to run as root.
 as_owner() {

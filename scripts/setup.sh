@@ -18,9 +18,9 @@ PYTHON="${PYTHON:-python3}"
 ODOO_ROOT="$LOCAL/odoo-root"          # dpkg -x prefix
 APT_DIR="$LOCAL/apt"                  # private apt config, lists and cache
 
-log() { printf '[setup] %s\n' "$*" >&2; }
-die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
-is_root() { [ "$(id -u)" = 0 ]; }
+LOG_TAG=setup
+# shellcheck source=scripts/common.sh
+source "$ROOT/scripts/common.sh"
 
 mkdir -p "$LOCAL"
 
@@ -37,13 +37,6 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-pg_bindir() {
-    local dir
-    dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
-    if [ -n "$dir" ] && [ -x "$dir/initdb" ]; then echo "$dir"; return; fi
-    if command -v initdb >/dev/null 2>&1; then dirname "$(command -v initdb)"; return; fi
-    return 1
-}
 
 setup_system_tools() {
     local missing=()

@@ -52,13 +52,21 @@ def database_exists(name: str) -> bool:
     return result.stdout.strip() == "1"
 
 
-def odoo_shell(db: str, code: str, timeout: float = 120) -> str:
+def odoo_shell(db: str, code: str, timeout: float = 120, extra_args: tuple[str, ...] = ()) -> str:
     """Run Python code in `odoo shell` on db (env is defined) and return its stdout.
 
     The code must commit (env.cr.commit()) to keep its changes.
     """
     result = subprocess.run(
-        [str(ROOT / "scripts" / "odoo.sh"), "shell", "-d", db, "--no-http", "--log-level=warn"],
+        [
+            str(ROOT / "scripts" / "odoo.sh"),
+            "shell",
+            "-d",
+            db,
+            "--no-http",
+            "--log-level=warn",
+            *extra_args,
+        ],
         input=code,
         capture_output=True,
         text=True,

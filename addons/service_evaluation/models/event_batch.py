@@ -242,15 +242,18 @@ def replay_devices(env, context, earliest):
     # 3. Who was on duty when each replay starts: the last LOGIN or LOGOUT before it.
     cr.execute(
         SQL(
-            """SELECT DISTINCT ON (e.device_id) e.device_id, e.id, e.event_type, e.employee_id
-                 FROM service_evaluation_event e
-                 JOIN (VALUES %s) AS f(device_id, since)
-                   ON e.device_id = f.device_id AND e.device_time < f.since
-                WHERE e.event_type IN ('login', 'logout')
-             ORDER BY e.device_id, e.device_time DESC, e.id DESC""",
+            """SELECT f.device_id, e.id, e.event_type, e.employee_id, e.device_time
+                 FROM (VALUES %s) AS f(device_id, since)
+                 CROSS JOIN LATERAL (
+                     SELECT * FROM service_evaluation_event e
+                      WHERE e.device_id = f.device_id AND e.device_time < f.since
+                        AND e.event_type IN ('login', 'logout')
+                   ORDER BY e.device_time DESC, e.id DESC LIMIT 1
+                 ) AS e""",
             start_from,
         )
     )
+    # device -> (event id, event type, employee id, device time)
     previous_shift_event = {row[0]: row[1:] for row in cr.fetchall()}
 
     now = fields.Datetime.now()
@@ -436,8 +439,7 @@ def _write_shifts(env, devices, events, previous_shift_event):
         previous = previous_shift_event.get(device_id)
         chain = []  # (event id, type, employee id, device time)
         if previous and previous[1] == "login":
-            previous_event = env["service.evaluation.event"].browse(previous[0])
-            chain.append((previous[0], "login", previous[2], previous_event.device_time))
+            chain.append(previous)
         chain += [(e.id, e.event_type, e.employee_id, e.device_time) for e in shift_events]
         logins = [link[0] for link in chain if link[1] == "login"]
         existing = {

@@ -65,13 +65,6 @@ class ServiceEvaluationSession(models.Model):
             ).strftime("%Y-%m-%d %H:%M")
             session.display_name = f"{session.counter_id.name or ''} {start or ''}".strip()
 
-    # ------------------------------------------------------------ constraints
-    @api.constrains("customer_phone")
-    def _check_customer_phone(self):
-        for session in self.filtered("customer_phone"):
-            if session.customer_phone != session._normalise_phone(session.customer_phone):
-                raise ValidationError(self.env._("The customer phone must be in E.164 form."))
-
     # ------------------------------------------------------------ CRUD
     @api.model_create_multi
     def create(self, vals_list):
