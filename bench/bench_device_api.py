@@ -890,13 +890,13 @@ def profile_ingest(setup: dict, batches: int) -> dict:
 GEN_SESSIONS_SQL = """
 INSERT INTO service_evaluation_session
     (id, counter_id, outlet_id, employee_id, business_type_id, device_id, duration,
-     option_id, start_event_id, company_id, create_uid, write_uid, source, state,
+     option_id, start_event_id, company_id, source, state,
      customer_phone, is_rated, is_satisfied, is_negative, reached_prompt,
-     date_start, date_end, date_rated, create_date, write_date, score)
+     date_start, date_end, date_rated, score)
 SELECT %(sbase)s + g,
        c.counter_id, %(outlet)s, %(employee)s, %(business)s, c.device_id, s.duration,
        CASE WHEN s.state = 'rated' THEN o.id END,
-       %(ebase)s + 4 * g, %(company)s, %(uid)s, %(uid)s, 'keypad', s.state,
+       %(ebase)s + 4 * g, %(company)s, 'keypad', s.state,
        CASE WHEN g %% 50 = 0 THEN '+86138' || lpad((g %% 100000000)::text, 8, '0') END,
        s.state = 'rated', s.state = 'rated' AND o.is_satisfied,
        s.state = 'rated' AND o.is_negative, s.state <> 'cancelled',
@@ -904,8 +904,6 @@ SELECT %(sbase)s + g,
        CASE WHEN s.state <> 'cancelled' THEN s.date_start + make_interval(secs => s.duration) END,
        CASE WHEN s.state = 'rated'
             THEN s.date_start + make_interval(secs => s.duration + 3) END,
-       s.date_start + make_interval(secs => s.duration + 4),
-       s.date_start + make_interval(secs => s.duration + 4),
        CASE WHEN s.state = 'rated' THEN o.score ELSE 0 END
   FROM generate_series(%(lo)s::bigint, %(hi)s - 1) AS g
   CROSS JOIN LATERAL (

@@ -114,10 +114,6 @@ SESSION_COLUMNS = (
     "is_rated",
     "is_satisfied",
     "is_negative",
-    "create_uid",
-    "create_date",
-    "write_uid",
-    "write_date",
 )
 SHIFT_COLUMNS = (
     "employee_id",
@@ -155,7 +151,8 @@ def generate_demo_sessions(env):
     generator.run()
 
     _insert(env.cr, "service_evaluation_shift", SHIFT_COLUMNS, generator.shifts, now)
-    _insert(env.cr, "service_evaluation_session", SESSION_COLUMNS, generator.sessions, now)
+    # Sessions have no audit columns (_log_access = False): their events are the audit.
+    _insert(env.cr, "service_evaluation_session", SESSION_COLUMNS, generator.sessions)
     # The keypads were heard from just now: the live kanban shows them online (until the
     # hardware proxy's heartbeats take over, or 3 minutes without any).
     device_ids = tuple(device_id for device_id in generator.devices.values() if device_id)
@@ -433,10 +430,11 @@ def _to_utc(local_naive):
     return local_naive.replace(tzinfo=TZ).astimezone(UTC).replace(tzinfo=None)
 
 
-def _insert(cr, table, columns, rows, now):
-    """Multi-row INSERT of `rows` (values of `columns` without the audit columns)."""
+def _insert(cr, table, columns, rows, now=None):
+    """Multi-row INSERT of `rows`, the values of `columns`; with `now`, the audit
+    columns (create/write uid and date) are filled in as well."""
     columns_sql = SQL(", ").join(SQL.identifier(column) for column in columns)
-    audit = [SUPERUSER_ID, now, SUPERUSER_ID, now]
+    audit = [SUPERUSER_ID, now, SUPERUSER_ID, now] if now else []
     row_code = "(" + ", ".join(["%s"] * len(columns)) + ")"
     for offset in range(0, len(rows), CHUNK):
         values = SQL(", ").join(

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models, tools
 
 
 class ResCompany(models.Model):
@@ -36,3 +36,24 @@ class ResCompany(models.Model):
         string="Extra Alert Recipients",
         help="Also alerted on every negative rating, besides the outlet's supervisors.",
     )
+
+    # Read by every device event: cached, and cleared when one of them changes.
+    SERVICE_INGEST_FIELDS = (
+        "service_rating_window",
+        "service_anti_repeat",
+        "service_clock_skew",
+        "service_max_event_age_days",
+    )
+
+    @api.model
+    @tools.ormcache("company_id")
+    def _get_service_ingest_settings(self, company_id):
+        """(rating window s, anti-repeat s, clock skew s, max event age days) of a company."""
+        company = self.sudo().browse(company_id)
+        return tuple(company[name] for name in self.SERVICE_INGEST_FIELDS)
+
+    def write(self, vals):
+        result = super().write(vals)
+        if any(name in vals for name in self.SERVICE_INGEST_FIELDS):
+            self.env.registry.clear_cache()
+        return result

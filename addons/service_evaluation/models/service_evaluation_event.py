@@ -4,7 +4,15 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools.event_parsing import EventError, parse_event
-from .event_batch import IngestContext, lock_devices, replay_devices
+from .event_batch import (
+    IngestContext,
+    NewEvent,
+    claim_devices,
+    read_replay_state,
+    replay_devices,
+    write_replay,
+    write_shifts,
+)
 
 EVENT_TYPES = [
     ("start", "Start"),
@@ -48,20 +56,51 @@ class ServiceEvaluationEvent(models.Model):
     employee_id = fields.Many2one("hr.employee")
     business_type_id = fields.Many2one("service.evaluation.business.type")
     customer_phone = fields.Char(help="Left by the customer at a kiosk, in E.164 form.")
-    session_id = fields.Many2one("service.evaluation.session", index="btree_not_null")
+    # Derived, not stored: the session is the one of the device's last START at or
+    # before the event. Storing it cost an index entry and a foreign key check per
+    # event, on the suite's biggest table.
+    session_id = fields.Many2one("service.evaluation.session", compute="_compute_session_id")
     outcome = fields.Selection(OUTCOMES)
     company_id = fields.Many2one("res.company", required=True)
 
     _device_uid_uniq = models.UniqueIndex(
         "(device_id, event_uid)", "This event was already received from this device."
     )
+    # The replay reads a device's events in device-time order, and finds the last
+    # START before a time by scanning it backwards (a session has a few events).
     _device_time_idx = models.Index("(device_id, device_time, id)")
-    # The replay asks "last START before t" and "last LOGIN/LOGOUT before t" per device:
-    # without these, the second scans every press since the teller's login.
-    _device_start_idx = models.Index("(device_id, device_time) WHERE event_type = 'start'")
+    # ... and the last LOGIN/LOGOUT before a time: without this index, that scans every
+    # press since the teller's login. It holds only logins and logouts.
     _device_shift_idx = models.Index(
         "(device_id, device_time) WHERE event_type IN ('login', 'logout')"
     )
+
+    # Outcomes that belong to a session (the others are unsolicited or shift events).
+    SESSION_OUTCOMES = ("opened", "closed", "counted", "repeat", "late")
+
+    def _compute_session_id(self):
+        sessions = {}
+        ids = [event_id for event_id in self.ids if event_id]
+        if ids:
+            self.env.cr.execute(
+                SQL(
+                    """SELECT e.id, s.id
+                         FROM service_evaluation_event e
+                         CROSS JOIN LATERAL (
+                             SELECT st.id FROM service_evaluation_event st
+                              WHERE st.device_id = e.device_id AND st.event_type = 'start'
+                                AND (st.device_time, st.id) <= (e.device_time, e.id)
+                           ORDER BY st.device_time DESC, st.id DESC LIMIT 1
+                         ) AS st
+                         JOIN service_evaluation_session s ON s.start_event_id = st.id
+                        WHERE e.id = ANY(%s) AND e.outcome IN %s""",
+                    ids,
+                    self.SESSION_OUTCOMES,
+                )
+            )
+            sessions = dict(self.env.cr.fetchall())
+        for event in self:
+            event.session_id = sessions.get(event.id, False)
 
     # ------------------------------------------------------------ ingest
     @api.model
@@ -71,14 +110,18 @@ class ServiceEvaluationEvent(models.Model):
         Returns {"results": [one reply per event, in order], "devices": {serial: reply}}.
         A bad event gets {"status": "error", "code", "message"}; the others are stored
         ("stored") or recognised as already received ("duplicate"). Runs as the device
-        user: record rules limit it to the devices of its own API key.
+        user: record rules limit it to the devices of its own API key. The statements
+        are described in models/event_batch.py.
         """
-        company = self.env.company
+        self.env.flush_all()  # the raw SQL below must see pending ORM writes
         now = fields.Datetime.now()
+        _window, _repeat, clock_skew, max_age_days = self.env[
+            "res.company"
+        ]._get_service_ingest_settings(self.env.company.id)
         limits = {
             "now": now,
-            "clock_skew": timedelta(seconds=company.service_clock_skew),
-            "max_age": timedelta(days=company.service_max_event_age_days),
+            "clock_skew": timedelta(seconds=clock_skew),
+            "max_age": timedelta(days=max_age_days),
         }
         results = [None] * len(raw_events)
         parsed = {}
@@ -89,7 +132,7 @@ class ServiceEvaluationEvent(models.Model):
                 results[index] = _error(error)
 
         context = IngestContext(self.env, {event.serial for event in parsed.values()})
-        rows, reporting = [], []
+        candidates, reporting, seen = [], [], set()
         for index, event in parsed.items():
             try:
                 device = context.device(event.serial)
@@ -100,89 +143,65 @@ class ServiceEvaluationEvent(models.Model):
             reporting.append((device, event))
             if event.event_type == "heartbeat":
                 results[index] = {"id": event.uid, "status": "ok"}
+            elif (device.id, event.uid) in seen:
+                # The same event twice in one batch: the first is the one.
+                results[index] = {"id": event.uid, "status": "duplicate"}
             else:
-                rows.append((index, device, event, row))
-        context.touch_devices(reporting, now)
+                seen.add((device.id, event.uid))
+                candidates.append((index, device, event, row))
+        if not reporting:
+            return {"results": results, "devices": {}}
+        claim_devices(self.env, {device.id for device, _event in reporting}, now)
+        context.report_firmware(reporting)
+        if not candidates:
+            return {"results": results, "devices": context.device_replies({})}
 
-        # The same event twice in one batch: the first is the one, the rest duplicates.
-        first_rows, seen = [], set()
-        for row in rows:
-            if (row[1].id, row[2].uid) not in seen:
-                seen.add((row[1].id, row[2].uid))
-                first_rows.append(row)
-        if first_rows:
-            # A batch spanning many keypads makes the planner's estimates large enough
-            # to JIT-compile the replay queries: ~80 ms of compiling for ~1 ms of work.
-            self.env.cr.execute(SQL("SET LOCAL jit = off"))
-            lock_devices(self.env, {row[1].id for row in first_rows})
-        stored = self._insert_new(first_rows, now)
-        earliest, prompts = {}, {}
-        for index, device, event, _row in rows:
-            is_new = (device.id, event.uid) in stored
-            stored.discard((device.id, event.uid))
-            results[index] = {"id": event.uid, "status": "stored" if is_new else "duplicate"}
-            if is_new:
-                if device not in earliest or event.device_time < earliest[device]:
-                    earliest[device] = event.device_time
-                latest = prompts.get(device)
-                if latest is None or event.device_time >= latest[0]:
-                    prompts[device] = (event.device_time, event.event_type)
-
-        if earliest:
-            replay_devices(self.env, context, earliest)._alert_negative()
+        # Each keypad replays from its earliest event in the batch (see read_replay_state).
+        earliest = {}
+        for _index, device, event, _row in candidates:
+            if device.id not in earliest or event.device_time < earliest[device.id].device_time:
+                earliest[device.id] = event
+        stored, shift_events, duplicates, ids = read_replay_state(
+            self.env,
+            [
+                (device_id, e.device_time, e.event_type == "start")
+                for device_id, e in earliest.items()
+            ],
+            [(c[1].id, c[2].uid) for c in candidates],
+            len(candidates),
+        )
+        new_events, prompts = [], {}
+        for (index, device, event, row), event_id in zip(candidates, ids, strict=True):
+            if (device.id, event.uid) in duplicates:
+                results[index] = {"id": event.uid, "status": "duplicate"}
+                continue
+            results[index] = {"id": event.uid, "status": "stored"}
+            new_events.append(NewEvent(event_id, device, event, row))
+            latest = prompts.get(device.id)
+            if latest is None or event.device_time >= latest[0]:
+                prompts[device.id] = (event.device_time, event.event_type)
+        refresh_tellers = False
+        if new_events:
+            replayed = replay_devices(self.env, new_events, stored, shift_events, now)
+            negative = write_replay(self.env, context, new_events, stored, replayed, now)
+            devices = {new.device.id: new.device for new in new_events}
+            refresh_tellers = write_shifts(self.env, devices, stored, new_events, shift_events)
+            self.env["service.evaluation.session"].browse(negative)._alert_negative()
             # Counters kanbans of service users reload on this.
-            self.env.ref("service_base.service_base_group_user").sudo()._bus_send(
+            group_id = self.env["ir.model.data"]._xmlid_to_res_id(
+                "service_base.service_base_group_user"
+            )
+            self.env["res.groups"].sudo().browse(group_id)._bus_send(
                 "service_evaluation/counter_update",
-                {"counter_ids": [device.counter_id.id for device in earliest]},
+                {"counter_ids": sorted({device.counter_id for device in devices.values()})},
             )
         return {
             "results": results,
             "devices": context.device_replies(
-                {device: event_type for device, (_t, event_type) in prompts.items()}
+                {device_id: event_type for device_id, (_t, event_type) in prompts.items()},
+                refresh_tellers=refresh_tellers,
             ),
         }
-
-    @api.model
-    def _insert_new(self, rows, now):
-        """INSERT ... ON CONFLICT DO NOTHING: returns {(device_id, uid)} actually stored.
-
-        The unique index decides, not a prior search, so concurrent resends of the same
-        event (two proxy threads, a retry racing its original) still store it once.
-        """
-        if not rows:
-            return set()
-        # One SQL string with flat parameters: no SQL object per row.
-        params = []
-        for _index, device, event, row in rows:
-            params += [
-                device.id,
-                event.uid,
-                event.event_type,
-                event.device_time,
-                now,
-                event.key_code,
-                event.employee_number,
-                row.get("employee_id"),
-                row.get("business_type_id"),
-                row.get("customer_phone"),
-                device.company_id.id,
-            ]
-        values = SQL(
-            ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows)), *params
-        )
-        self.env.cr.execute(
-            SQL(
-                """INSERT INTO service_evaluation_event
-                       (device_id, event_uid, event_type, device_time, date_received, key_code,
-                        employee_number, employee_id, business_type_id, customer_phone,
-                        company_id)
-                   VALUES %s
-                   ON CONFLICT (device_id, event_uid) DO NOTHING
-                   RETURNING device_id, event_uid""",
-                values,
-            )
-        )
-        return set(self.env.cr.fetchall())
 
 
 def _error(error):

@@ -3,6 +3,7 @@ from datetime import timedelta
 from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 SESSION_STATES = [
     ("serving", "Serving"),
@@ -26,14 +27,17 @@ class ServiceEvaluationSession(models.Model):
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "date_start desc, id desc"
     _mail_post_access = "read"
+    # Device events write sessions, and they are the audit trail: no create/write
+    # columns (two foreign keys checked on every insert, 16 bytes a row).
+    _log_access = False
 
     counter_id = fields.Many2one("service.evaluation.counter", required=True, index=True)
-    outlet_id = fields.Many2one("service.org.unit", required=True, index=True)
+    outlet_id = fields.Many2one("service.org.unit", required=True)  # see _outlet_date_idx
     employee_id = fields.Many2one("hr.employee", string="Teller", index="btree_not_null")
     business_type_id = fields.Many2one("service.evaluation.business.type", string="Business")
     device_id = fields.Many2one("service.evaluation.device", index="btree_not_null")
     source = fields.Selection([("keypad", "Keypad"), ("kiosk", "Kiosk"), ("web", "Web")])
-    state = fields.Selection(SESSION_STATES, required=True, default="serving", index=True)
+    state = fields.Selection(SESSION_STATES, required=True, default="serving")
     date_start = fields.Datetime(string="Start", required=True)
     date_end = fields.Datetime(string="End")
     date_rated = fields.Datetime(string="Rated At")
@@ -47,14 +51,18 @@ class ServiceEvaluationSession(models.Model):
         string="Prompted",
         help="The teller pressed End, so the customer was asked to rate (prompt coverage).",
     )
-    customer_phone = fields.Char(help="For a callback; stored in E.164 form.")
+    customer_phone = fields.Char(help="For a callback; stored in E.164 form.", tracking=True)
     start_event_id = fields.Many2one("service.evaluation.event", copy=False)
-    company_id = fields.Many2one("res.company", required=True, index=True)
+    company_id = fields.Many2one("res.company", required=True)
 
     _start_event_uniq = models.UniqueIndex(
         "(start_event_id) WHERE start_event_id IS NOT NULL", "One session per Start event."
     )
+    # Reports and record rules filter by outlet and period. A company_id index would
+    # not select anything (a few companies), and one on state would hold every row:
+    # only the few open sessions are indexed, for the live counters and the cron.
     _outlet_date_idx = models.Index("(outlet_id, date_start)")
+    _open_counter_idx = models.Index("(counter_id) WHERE state IN ('serving', 'awaiting')")
 
     # ------------------------------------------------------------ computes
     @api.depends("counter_id", "date_start")
@@ -82,6 +90,41 @@ class ServiceEvaluationSession(models.Model):
                 super(ServiceEvaluationSession, session).write({**vals, "customer_phone": phone})
             return True
         return super().write(vals)
+
+    def action_view_events(self):
+        """The device events of this session: from its START to the device's next one."""
+        self.ensure_one()
+        event_ids = []
+        if self.start_event_id:
+            self.env.cr.execute(
+                SQL(
+                    """SELECT e.id
+                         FROM service_evaluation_event st
+                    LEFT JOIN LATERAL (
+                              SELECT n.device_time, n.id FROM service_evaluation_event n
+                               WHERE n.device_id = st.device_id AND n.event_type = 'start'
+                                 AND (n.device_time, n.id) > (st.device_time, st.id)
+                            ORDER BY n.device_time, n.id LIMIT 1
+                         ) AS next_start ON TRUE
+                         JOIN service_evaluation_event e
+                           ON e.device_id = st.device_id
+                          AND (e.device_time, e.id) >= (st.device_time, st.id)
+                          AND (next_start.id IS NULL
+                               OR (e.device_time, e.id) < (next_start.device_time, next_start.id))
+                        WHERE st.id = %s AND e.outcome IN %s""",
+                    self.start_event_id.id,
+                    self.env["service.evaluation.event"].SESSION_OUTCOMES,
+                )
+            )
+            event_ids = [event_id for (event_id,) in self.env.cr.fetchall()]
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Device Events"),
+            "res_model": "service.evaluation.event",
+            "view_mode": "list,form",
+            "domain": [("id", "in", event_ids)],
+            "context": {"create": False},
+        }
 
     # ------------------------------------------------------------ business
     def _normalise_phone(self, number, company_id=None):

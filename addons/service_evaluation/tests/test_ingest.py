@@ -35,7 +35,7 @@ class TestIngest(EvaluationCommon):
         )
         self.assertEqual(shift.counter_id, self.counter_a1)
         self.assertAlmostEqual(shift.duration_hours, 78 / 3600, places=4)
-        self.assertEqual(self.device_a1.last_seen.date(), session.write_date.date())
+        self.assertEqual(self.device_a1.last_seen.date(), datetime.now().date())
         self.assertTrue(self.device_a1.is_online)
 
     def test_rating_window_and_expiry(self):
@@ -119,6 +119,51 @@ class TestIngest(EvaluationCommon):
 
         self.assertEqual(len(summary(self.device_a2)), 12)
         self.assertEqual(summary(self.device_a2), summary(self.device_b1))
+
+    def test_each_event_in_its_own_batch(self):
+        """One event per call, as a keypad on line sends them: every transition of the
+        previous session is still applied when the next START arrives on its own."""
+        steps = [
+            ("start", 0, {}),  # never ended: cancelled by the next START
+            ("start", 100, {}),
+            ("end", 150, {}),  # never rated: unrated by the next START
+            ("start", 200, {}),
+            ("end", 250, {}),
+            ("rate", 252, {"key": 1}),
+            ("start", 300, {}),  # after a rated session: replayed from itself
+            ("end", 350, {}),
+            ("rate", 352, {"key": 2}),
+            ("rate", 354, {"key": 2}),  # a repeat press...
+            ("start", 354, {}),  # ...and a START at the same device time
+            ("rate", 355, {"key": 3}),  # nothing awaits a rating: unsolicited
+        ]
+        for event_type, seconds, extra in steps:
+            self.ingest([self.event(event_type, seconds, **extra)])
+        states = ["cancelled", "unrated", "rated", "rated", "serving"]
+        self.assertEqual([s.state for s in self.sessions()], states)
+        outcomes = (
+            self.env["service.evaluation.event"]
+            .search([("device_id", "=", self.device_a1.id)], order="device_time, id")
+            .mapped("outcome")
+        )
+        self.assertEqual(
+            outcomes,
+            ["opened", "opened", "closed", "opened", "closed", "counted", "opened", "closed",
+             "counted", "repeat", "opened", "unsolicited"],
+        )  # fmt: skip
+        # Each event knows its session (derived from the device's last START)...
+        rated = self.sessions()[3]
+        repeat = self.env["service.evaluation.event"].search([("outcome", "=", "repeat")])
+        self.assertEqual(repeat.session_id, rated)
+        # ...and a session lists its own events, up to the next START.
+        action = rated.action_view_events()
+        events = self.env["service.evaluation.event"].search(action["domain"])
+        self.assertEqual(
+            sorted(events.mapped("outcome")), ["closed", "counted", "opened", "repeat"]
+        )
+        # The same events delivered in one batch give the same sessions.
+        self.ingest([self.event(t, s, self.device_a2, **extra) for t, s, extra in steps])
+        self.assertEqual([s.state for s in self.sessions(self.device_a2)], states)
 
     def test_per_event_errors_keep_the_good_events(self):
         good_start = self.event("start", 0)
