@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from .config import DEFAULT_BATCH_SIZE
 from .odoo_client import OdooAuthError, OdooClient, OdooError, OdooRejected, OdooUnavailable
 from .outbox import Outbox, OutboxItem
 
@@ -49,7 +50,7 @@ class Sender(threading.Thread):
         outbox: Outbox,
         client: OdooClient,
         *,
-        batch_size: int = 100,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         backoff_initial: float = 0.5,
         backoff_max: float = 60.0,
         idle_wait: float = 1.0,

@@ -94,6 +94,7 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 
 EVENT_UPDATE_COLUMNS = (("id", "int"), ("outcome", "varchar"))
+NO_SESSIONS = SQL("SELECT NULL::int AS id, FALSE AS is_negative")
 
 
 class IngestContext:
@@ -344,7 +345,11 @@ def read_replay_state(env, since, new_uids, id_count):
                       WHERE e.device_id = a.device_id
                         AND (e.device_time, e.id) >= (a.since, a.since_id) OFFSET 0
                  ) AS e
-                 LEFT JOIN service_evaluation_session s ON s.start_event_id = e.id
+                 -- LATERAL: an index probe per START, never a join of the session table
+                 LEFT JOIN LATERAL (
+                     SELECT s.id, s.is_negative FROM service_evaluation_session s
+                      WHERE s.start_event_id = e.id AND e.event_type = 'start' LIMIT 1
+                 ) AS s ON TRUE
                UNION ALL
                SELECT 'shift', e.id, a.device_id, e.event_type, e.device_time, NULL,
                       e.employee_id, NULL, NULL, NULL, NULL, NULL
@@ -515,7 +520,7 @@ def write_replay(env, context, new_events, stored, results, now):
         SQL(
             "WITH %s SELECT id FROM (%s) AS touched WHERE is_negative",
             SQL(", ").join(parts),
-            SQL(" UNION ALL ").join(negatives or [SQL("SELECT NULL::int AS id, FALSE AS is_negative")]),
+            SQL(" UNION ALL ").join(negatives or [NO_SESSIONS]),
         )
     )
     newly_negative = [
@@ -534,16 +539,19 @@ def _json_table(columns, rows, alias="v"):
     """`rows` as a table `alias` with typed `columns`, sent as one JSON parameter.
 
     psycopg2 renders list parameters value by value (~1 µs each, ~1.5 ms for a batch
-    of 100 events); json.dumps does the same in a tenth of the time.
+    of 100 events); json.dumps does the same in a tenth of the time. The LIMIT tells
+    the planner how many rows come (it assumes 100 for any set-returning function and
+    would otherwise hash-join one session against the whole session table).
     """
     names = [name for name, _type in columns]
     return SQL(
-        "json_to_recordset(%s::json) AS %s(%s)",
+        "(SELECT * FROM json_to_recordset(%s::json) AS j(%s) LIMIT %s) AS %s",
         json.dumps([dict(zip(names, row, strict=True)) for row in rows], default=str),
-        SQL.identifier(alias),
         SQL(", ").join(
             SQL("%s %s", SQL.identifier(name), SQL(sql_type)) for name, sql_type in columns
         ),
+        len(rows),
+        SQL.identifier(alias),
     )
 
 
