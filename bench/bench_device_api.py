@@ -826,16 +826,15 @@ print("BENCH_PROFILE " + json.dumps(out))
 PHASES = [
     ("_ingest", "whole _ingest"),
     ("parse_event", "parse_event (pure parsing)"),
-    ("touch_devices", "touch_devices (last_seen write per device)"),
-    ("_insert_new", "_insert_new (INSERT ... ON CONFLICT)"),
-    ("_replay_device", "_replay_device (per touched device)"),
-    ("_apply_sessions", "  _apply_sessions (session create/write)"),
-    ("_apply_outcomes", "  _apply_outcomes (UPDATE events)"),
-    ("_apply_shifts", "  _apply_shifts"),
+    ("_load_devices", "_load_devices (devices, tellers, last_seen: 1 statement)"),
+    ("read_replay_state", "read_replay_state (1 query)"),
+    ("replay_devices", "replay_devices"),
     ("replay", "  session_replay.replay (pure)"),
+    ("write_replay", "write_replay (events and sessions: 1 statement)"),
+    ("write_shifts", "write_shifts"),
     ("_alert_negative", "_alert_negative"),
     ("_bus_send", "_bus_send (counter_update)"),
-    ("device_reply", "device_reply (shift search per device)"),
+    ("device_replies", "device_replies"),
     ("flush_all", "flush_all (pending ORM writes)"),
     ("execute", "cursor.execute (all SQL)"),
 ]
@@ -921,9 +920,9 @@ SELECT %(sbase)s + g,
 
 GEN_EVENTS_SQL = """
 INSERT INTO service_evaluation_event
-    (id, device_id, key_code, employee_id, business_type_id, session_id, company_id,
+    (id, device_id, key_code, employee_id, business_type_id, company_id,
      event_uid, event_type, employee_number, outcome, device_time, date_received)
-SELECT e.id, s.device_id, e.key_code, NULL, e.business_type_id, s.id, s.company_id,
+SELECT e.id, s.device_id, e.key_code, NULL, e.business_type_id, s.company_id,
        d.serial || ':g:' || lpad(e.id::text, 9, '0'), e.event_type, NULL, e.outcome,
        e.device_time, e.device_time + interval '1 second'
   FROM service_evaluation_session AS s
@@ -943,10 +942,8 @@ SELECT e.id, s.device_id, e.key_code, NULL, e.business_type_id, s.id, s.company_
 """
 
 
-CROSS_FKS = (
-    ("service_evaluation_session", "service_evaluation_session_start_event_id_fkey"),
-    ("service_evaluation_event", "service_evaluation_event_session_id_fkey"),
-)
+# Sessions are generated first and name their START events, inserted right after.
+CROSS_FKS = (("service_evaluation_session", "service_evaluation_session_start_event_id_fkey"),)
 
 
 def generate_and_measure(setup: dict, target: int) -> dict:

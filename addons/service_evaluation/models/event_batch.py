@@ -1,19 +1,22 @@
 """The per-batch machinery behind service.evaluation.event._ingest (not a model).
 
-A batch costs the same handful of statements whatever the number of keypads in it:
+A batch costs the same four statements (and a bus message) whatever the number of keypads in it:
 
 1. `IngestContext` loads the batch's devices with their counter, outlet, business
-   types and teller on duty in one query, through the device user's record rules.
-2. `claim_devices` writes their last-seen time. The row write also serialises batches
-   of the same keypad: under Odoo's REPEATABLE READ, a batch that raced another one
-   for a keypad fails with a serialization error and Odoo retries it on fresh data.
-3. `read_replay_state` reads, in one query, what the replay starts from: each keypad's
+   types and teller on duty, through the device user's record rules, and writes their
+   last-seen time in the same statement. The row write also serialises batches of the
+   same keypad: under Odoo's REPEATABLE READ, a batch that raced another one for a
+   keypad fails with a serialization error and Odoo retries it on fresh data.
+2. `read_replay_state` reads, in one query, what the replay starts from: each keypad's
    stored events since the last START before its earliest new event, with their
    sessions; who was on duty then; which events of the batch were already stored; and
    ids for the new events.
-4. The replay itself is pure Python (tools/session_replay.py).
-5. `write_replay` writes sessions and events in one statement: new events are
-   inserted already knowing their outcome and session, so nothing is written twice.
+3. The replay itself is pure Python (tools/session_replay.py).
+4. `write_replay` writes sessions and events in one statement: new events are
+   inserted already knowing their outcome, so no row is written twice.
+
+Bulk parameters travel as one JSON document per table (`_json_table`), which both
+sides encode and decode much faster than psycopg2 renders thousands of values.
 
 Timestamps are compared in SQL: the ORM drops microseconds from datetime domains, and
 two presses in the same second must still keep their order.
@@ -100,9 +103,9 @@ NO_SESSIONS = SQL("SELECT NULL::int AS id, FALSE AS is_negative")
 class IngestContext:
     """The batch's devices, and the checks of its events that need the database."""
 
-    def __init__(self, env, serials):
+    def __init__(self, env, serials, now):
         self.env = env
-        self.devices = _load_devices(env, serials)
+        self.devices = _load_devices(env, serials, now)
         self.devices_seen = {}  # serial -> DeviceInfo, in order of first appearance
         self._employees = {}
 
@@ -202,17 +205,33 @@ class IngestContext:
         return replies
 
 
-def _load_devices(env, serials):
-    """{serial: DeviceInfo} of the devices this user may post for (record rules apply)."""
+def _load_devices(env, serials, now):
+    """{serial: DeviceInfo} of the devices this user may post for (record rules apply).
+
+    The same statement writes their last_seen, in id order (no deadlocks). Writing
+    the rows, not just locking them, is what makes a concurrent batch of the same
+    keypad fail and retry (REPEATABLE READ) instead of replaying on a snapshot that
+    misses ours. It also turns JIT compilation off for the batch: with many keypads
+    the planner's estimates get large enough to spend ~80 ms compiling ~1 ms of work.
+    """
     if not serials:
         return {}
     allowed = env["service.evaluation.device"]._search([("serial_number", "in", list(serials))])
     env.cr.execute(
         SQL(
-            """SELECT d.id, d.serial_number, d.counter_id, c.code, c.outlet_id, d.company_id,
+            """SET LOCAL jit = off;
+               WITH claimed AS (
+                   UPDATE service_evaluation_device d SET last_seen = %s
+                     FROM (SELECT id FROM service_evaluation_device WHERE id IN %s
+                            ORDER BY id FOR UPDATE) AS locked
+                    WHERE d.id = locked.id
+                RETURNING d.id, d.serial_number, d.counter_id, d.company_id, d.source,
+                          d.firmware_version, d.key_count
+               )
+               SELECT d.id, d.serial_number, d.counter_id, c.code, c.outlet_id, d.company_id,
                       d.source, d.firmware_version, d.key_count, b.codes, b.ids,
                       t.name, t.service_employee_number, t.service_star_level
-                 FROM service_evaluation_device d
+                 FROM claimed d
             LEFT JOIN service_evaluation_counter c ON c.id = d.counter_id
             LEFT JOIN LATERAL (
                      SELECT array_agg(bt.code ORDER BY bt.sequence, bt.id) AS codes,
@@ -222,10 +241,10 @@ def _load_devices(env, serials):
                          ON bt.id = r.service_evaluation_business_type_id AND bt.active
                       WHERE r.service_evaluation_counter_id = d.counter_id
                  ) b ON TRUE
-            LEFT JOIN LATERAL (%s) t ON TRUE
-                WHERE d.id IN %s""",
-            _teller_on_duty_sql(SQL("d.counter_id")),
+            LEFT JOIN LATERAL (%s) t ON TRUE""",
+            now,
             allowed.subselect(),
+            _teller_on_duty_sql(SQL("d.counter_id")),
         )
     )
     devices = {}
@@ -237,6 +256,7 @@ def _load_devices(env, serials):
             default_business_id=ids[0] if ids else None,
             teller=row[11:14] if row[11] else None,
         )
+    env["service.evaluation.device"].invalidate_model(["last_seen"])
     return devices
 
 
@@ -261,28 +281,6 @@ def _tellers_on_duty(env, counter_ids):
         )
     )
     return {row[0]: row[1:] for row in env.cr.fetchall()}
-
-
-def claim_devices(env, device_ids, now):
-    """Write last_seen of the reporting devices, in id order (no deadlocks).
-
-    Writing the rows, not just locking them, is what makes a concurrent batch of the
-    same keypad fail and retry instead of replaying on a snapshot that misses ours.
-    A batch spanning many keypads makes the planner's estimates large enough to
-    JIT-compile the replay queries: ~80 ms of compiling for ~1 ms of work.
-    """
-    env.cr.execute(
-        SQL(
-            """SET LOCAL jit = off;
-               UPDATE service_evaluation_device d SET last_seen = %s
-                 FROM (SELECT id FROM service_evaluation_device WHERE id = ANY(%s)
-                        ORDER BY id FOR UPDATE) AS claimed
-                WHERE d.id = claimed.id""",
-            now,
-            sorted(device_ids),
-        )
-    )
-    env["service.evaluation.device"].invalidate_model(["last_seen"])
 
 
 def read_replay_state(env, since, new_uids, id_count):

@@ -7,7 +7,6 @@ from ..tools.event_parsing import EventError, parse_event
 from .event_batch import (
     IngestContext,
     NewEvent,
-    claim_devices,
     read_replay_state,
     replay_devices,
     write_replay,
@@ -131,7 +130,7 @@ class ServiceEvaluationEvent(models.Model):
             except EventError as error:
                 results[index] = _error(error)
 
-        context = IngestContext(self.env, {event.serial for event in parsed.values()})
+        context = IngestContext(self.env, {event.serial for event in parsed.values()}, now)
         candidates, reporting, seen = [], [], set()
         for index, event in parsed.items():
             try:
@@ -151,7 +150,6 @@ class ServiceEvaluationEvent(models.Model):
                 candidates.append((index, device, event, row))
         if not reporting:
             return {"results": results, "devices": {}}
-        claim_devices(self.env, {device.id for device, _event in reporting}, now)
         context.report_firmware(reporting)
         if not candidates:
             return {"results": results, "devices": context.device_replies({})}
