@@ -116,15 +116,12 @@ class ServiceEvaluationSession(models.Model):
                     self.env["service.evaluation.event"].SESSION_OUTCOMES,
                 )
             )
-            event_ids = [event_id for (event_id,) in self.env.cr.fetchall()]
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Device Events"),
-            "res_model": "service.evaluation.event",
-            "view_mode": "list,form",
-            "domain": [("id", "in", event_ids)],
-            "context": {"create": False},
-        }
+            event_ids = [row[0] for row in self.env.cr.fetchall()]
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "service_evaluation.service_evaluation_event_action"
+        )
+        action.update(domain=[("id", "in", event_ids)], context={"create": False})
+        return action
 
     # ------------------------------------------------------------ business
     def _normalise_phone(self, number, company_id=None):
