@@ -25,6 +25,8 @@ two presses in the same second must still keep their order.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import defaultdict
 from typing import NamedTuple
 
@@ -37,6 +39,11 @@ from ..tools.event_parsing import EventError
 # Voice prompt for a device after its latest event of a batch.
 PROMPTS = {"start": "greeting", "end": "please_rate", "rate": "thank_you", "logout": "goodbye"}
 EVENT_ID_SEQUENCE = "service_evaluation_event_id_seq"
+# Counters kanbans reload (debounced) on any counter update: one bus message per
+# worker and second is enough, and saves three statements on every busy call.
+COUNTER_NOTIFY_INTERVAL = 1.0
+_counter_notify_lock = threading.Lock()
+_counter_notify_state = {}  # database -> [monotonic time of the last message, pending ids]
 
 
 class DeviceInfo(NamedTuple):
@@ -206,7 +213,8 @@ class IngestContext:
 
 
 def _load_devices(env, serials, now):
-    """{serial: DeviceInfo} of the devices this user may post for (record rules apply).
+    """{serial: DeviceInfo} of the devices this user may post for (record rules decide,
+    through the cached `_get_postable_ids`).
 
     The same statement writes their last_seen, in id order (no deadlocks). Writing
     the rows, not just locking them, is what makes a concurrent batch of the same
@@ -214,15 +222,16 @@ def _load_devices(env, serials, now):
     misses ours. It also turns JIT compilation off for the batch: with many keypads
     the planner's estimates get large enough to spend ~80 ms compiling ~1 ms of work.
     """
-    if not serials:
+    postable = env["service.evaluation.device"]._get_postable_ids()
+    device_ids = sorted({postable[serial] for serial in serials if serial in postable})
+    if not device_ids:
         return {}
-    allowed = env["service.evaluation.device"]._search([("serial_number", "in", list(serials))])
     env.cr.execute(
         SQL(
             """SET LOCAL jit = off;
                WITH claimed AS (
                    UPDATE service_evaluation_device d SET last_seen = %s
-                     FROM (SELECT id FROM service_evaluation_device WHERE id IN %s
+                     FROM (SELECT id FROM service_evaluation_device WHERE id = ANY(%s)
                             ORDER BY id FOR UPDATE) AS locked
                     WHERE d.id = locked.id
                 RETURNING d.id, d.serial_number, d.counter_id, d.company_id, d.source,
@@ -243,7 +252,7 @@ def _load_devices(env, serials, now):
                  ) b ON TRUE
             LEFT JOIN LATERAL (%s) t ON TRUE""",
             now,
-            allowed.subselect(),
+            device_ids,
             _teller_on_duty_sql(SQL("d.counter_id")),
         )
     )
@@ -651,3 +660,23 @@ def write_shifts(env, devices, stored, new_events, shift_events):
             Shift.create(to_create)
             changed = True
     return changed
+
+
+def notify_counters(env, counter_ids):
+    """Tell the counters kanbans that these counters changed, at most once a second.
+
+    Counters changed meanwhile wait for the next message: the next call of any keypad,
+    or the kanban's own periodic refresh when the hall is quiet.
+    """
+    with _counter_notify_lock:
+        state = _counter_notify_state.setdefault(env.cr.dbname, [float("-inf"), set()])
+        state[1].update(counter_ids)
+        now = time.monotonic()
+        if now - state[0] < COUNTER_NOTIFY_INTERVAL:
+            return
+        state[0], pending = now, state[1]
+        state[1] = set()
+    group_id = env["ir.model.data"]._xmlid_to_res_id("service_base.service_base_group_user")
+    env["res.groups"].sudo().browse(group_id)._bus_send(
+        "service_evaluation/counter_update", {"counter_ids": sorted(pending)}
+    )

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 
 # A device that has not been heard from for this long is shown offline.
 OFFLINE_AFTER = timedelta(minutes=3)
@@ -15,7 +15,9 @@ class ServiceEvaluationDevice(models.Model):
 
     _name = "service.evaluation.device"
     _description = "Rating Keypad"
-    _inherit = ["mail.thread"]
+    # The device event path caches which keypads each device user may post for.
+    _inherit = ["mail.thread", "service.cache.mixin"]
+    _cache_fields = frozenset({"serial_number", "device_user_id", "company_id", "active"})
     _order = "serial_number"
     _rec_name = "serial_number"
     _check_company_auto = True
@@ -47,6 +49,18 @@ class ServiceEvaluationDevice(models.Model):
     _serial_uniq = models.UniqueIndex(
         "(serial_number)", "This serial number is already registered."
     )
+
+    @api.model
+    @tools.ormcache("self.env.uid", "tuple(self.env.companies.ids)")
+    def _get_postable_ids(self):
+        """{serial number: id} of the keypads this user may post events for.
+
+        The record rules decide (a device user's own keypads); cached because every
+        device call needs it, and cleared when a keypad's binding fields change.
+        """
+        return {
+            device.serial_number: device.id for device in self.search_fetch([], ["serial_number"])
+        }
 
     @api.depends("last_seen")
     def _compute_is_online(self):

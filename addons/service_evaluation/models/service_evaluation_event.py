@@ -7,6 +7,7 @@ from ..tools.event_parsing import EventError, parse_event
 from .event_batch import (
     IngestContext,
     NewEvent,
+    notify_counters,
     read_replay_state,
     replay_devices,
     write_replay,
@@ -185,14 +186,7 @@ class ServiceEvaluationEvent(models.Model):
             devices = {new.device.id: new.device for new in new_events}
             refresh_tellers = write_shifts(self.env, devices, stored, new_events, shift_events)
             self.env["service.evaluation.session"].browse(negative)._alert_negative()
-            # Counters kanbans of service users reload on this.
-            group_id = self.env["ir.model.data"]._xmlid_to_res_id(
-                "service_base.service_base_group_user"
-            )
-            self.env["res.groups"].sudo().browse(group_id)._bus_send(
-                "service_evaluation/counter_update",
-                {"counter_ids": sorted({device.counter_id for device in devices.values()})},
-            )
+            notify_counters(self.env, {device.counter_id for device in devices.values()})
         return {
             "results": results,
             "devices": context.device_replies(

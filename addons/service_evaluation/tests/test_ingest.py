@@ -1,6 +1,8 @@
+import json
 import random
 from datetime import datetime, timedelta
 
+from ..models import event_batch
 from .common import EvaluationCommon
 
 
@@ -164,6 +166,40 @@ class TestIngest(EvaluationCommon):
         # The same events delivered in one batch give the same sessions.
         self.ingest([self.event(t, s, self.device_a2, **extra) for t, s, extra in steps])
         self.assertEqual([s.state for s in self.sessions(self.device_a2)], states)
+
+    def test_rebinding_a_keypad_moves_it_to_the_other_key(self):
+        """Which keypads a key may post for is cached: rebinding one must clear it."""
+        self.assertEqual(self.ingest([self.event("start", 0)])["results"][0]["status"], "stored")
+        self.device_a1.device_user_id = self.other_device_user
+        reply = self.ingest([self.event("end", 10)])
+        self.assertEqual(reply["results"][0]["code"], "forbidden_device")
+        reply = self.ingest([self.event("end", 10)], user=self.other_device_user)
+        self.assertEqual(reply["results"][0]["status"], "stored")
+        self.device_a1.active = False
+        reply = self.ingest([self.event("start", 20)], user=self.other_device_user)
+        self.assertEqual(reply["results"][0]["code"], "unknown_device")
+
+    def test_counter_notifications_are_throttled(self):
+        """At most one kanban notification a second; counters changed meanwhile go
+        with the next one."""
+        event_batch._counter_notify_state.pop(self.env.cr.dbname, None)
+        Bus = self.env["bus.bus"].sudo()
+        last_id = Bus.search([], order="id desc", limit=1).id or 0
+
+        def messages():
+            self.env.cr.precommit.run()  # the bus writes its messages at commit
+            found = Bus.search([("id", ">", last_id)], order="id")
+            return [json.loads(message.message)["payload"] for message in found]
+
+        self.ingest([self.event("start", 0)])
+        self.ingest([self.event("start", 5, self.device_a2)])
+        self.assertEqual(messages(), [{"counter_ids": [self.counter_a1.id]}])
+        event_batch._counter_notify_state[self.env.cr.dbname][0] -= 2  # a second later
+        self.ingest([self.event("start", 10, self.device_b1)])
+        self.assertEqual(
+            messages()[1:],
+            [{"counter_ids": sorted([self.counter_a2.id, self.counter_b1.id])}],
+        )
 
     def test_per_event_errors_keep_the_good_events(self):
         good_start = self.event("start", 0)

@@ -6,8 +6,11 @@ import { KanbanController } from "@web/views/kanban/kanban_controller";
 
 /** Bus notification sent by the server whenever a counter's live state changes. */
 export const COUNTER_UPDATE_NOTIFICATION = "service_evaluation/counter_update";
-/** Fallback refresh period (ms), in case a bus notification is missed. */
-export const COUNTER_REFRESH_INTERVAL = 15000;
+/**
+ * Fallback refresh period (ms): the server sends at most one notification a second,
+ * so a change right after one shows with the next keypad event or at this tick.
+ */
+export const COUNTER_REFRESH_INTERVAL = 5000;
 const BUS_RELOAD_DEBOUNCE = 300;
 
 /**
