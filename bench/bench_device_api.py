@@ -926,9 +926,9 @@ SELECT %(sbase)s + g,
 
 GEN_EVENTS_SQL = """
 INSERT INTO service_evaluation_event
-    (id, device_id, key_code, employee_id, business_type_id, company_id,
+    (id, device_id, key_code, employee_id, business_type_id,
      event_uid, event_type, employee_number, outcome, device_time, date_received)
-SELECT e.id, s.device_id, e.key_code, NULL, e.business_type_id, s.company_id,
+SELECT e.id, s.device_id, e.key_code, NULL, e.business_type_id,
        d.serial || ':g:' || lpad(e.id::text, 9, '0'), e.event_type, NULL, e.outcome,
        e.device_time, e.device_time + interval '1 second'
   FROM service_evaluation_session AS s

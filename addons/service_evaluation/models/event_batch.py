@@ -100,7 +100,7 @@ EVENT_COLUMNS = (
     ("id", "int"), ("device_id", "int"), ("event_uid", "varchar"), ("event_type", "varchar"),
     ("device_time", "timestamp"), ("date_received", "timestamp"), ("key_code", "int"),
     ("employee_number", "varchar"), ("employee_id", "int"), ("business_type_id", "int"),
-    ("customer_phone", "varchar"), ("company_id", "int"), ("outcome", "varchar"),
+    ("customer_phone", "varchar"), ("outcome", "varchar"),
 )  # fmt: skip
 
 EVENT_UPDATE_COLUMNS = (("id", "int"), ("outcome", "varchar"))
@@ -115,6 +115,7 @@ class IngestContext:
         self.devices = _load_devices(env, serials, now)
         self.devices_seen = {}  # serial -> DeviceInfo, in order of first appearance
         self._employees = {}
+        self._options = {}
 
     def device(self, serial):
         device = self.devices.get(serial)
@@ -129,7 +130,11 @@ class IngestContext:
 
     def options(self, device):
         """{key_code: (option_id, score, is_satisfied, is_negative)} at the device's outlet."""
-        return self.env["service.evaluation.scale"]._get_key_options(device.outlet_id)
+        if device.outlet_id not in self._options:
+            self._options[device.outlet_id] = self.env["service.evaluation.scale"]._get_key_options(
+                device.outlet_id
+            )
+        return self._options[device.outlet_id]
 
     def validate(self, device, event):
         """Checks that need the database; returns extra column values for the row."""
@@ -324,20 +329,20 @@ def read_replay_state(env, since, new_uids, id_count):
                         ORDER BY e.device_time DESC, e.id DESC LIMIT 1
                      ) AS last ON TRUE
                 CROSS JOIN LATERAL (
-                          SELECT CASE
-                                 WHEN f.is_start
-                                      AND (last.id IS NULL
-                                           OR last.state IN ('rated', 'unrated', 'cancelled'))
-                                      AND NOT EXISTS (
-                                          SELECT FROM service_evaluation_event e
-                                           WHERE e.device_id = f.device_id
-                                             AND e.device_time >= f.since)
-                                 THEN NULL ELSE last.device_time END AS start_time
+                          SELECT f.is_start
+                                 AND (last.id IS NULL
+                                      OR last.state IN ('rated', 'unrated', 'cancelled'))
+                                 AND NOT EXISTS (
+                                     SELECT FROM service_evaluation_event e
+                                      WHERE e.device_id = f.device_id
+                                        AND e.device_time >= f.since) AS from_new_start
+                          OFFSET 0  -- evaluated once, not once per use below
                      ) AS choice
                 CROSS JOIN LATERAL (
-                          SELECT COALESCE(choice.start_time, f.since) AS since,
-                                 CASE WHEN choice.start_time IS NULL THEN 0
-                                      ELSE last.id END AS since_id
+                          SELECT CASE WHEN choice.from_new_start OR last.id IS NULL
+                                      THEN f.since ELSE last.device_time END AS since,
+                                 CASE WHEN choice.from_new_start OR last.id IS NULL
+                                      THEN 0 ELSE last.id END AS since_id
                      ) AS a
                ),
                batch AS (SELECT * FROM %(uids)s)
@@ -462,8 +467,7 @@ def write_replay(env, context, new_events, stored, results, now):
                     (
                         new.id, device_id, event.uid, event.event_type, event.device_time, now,
                         event.key_code, event.employee_number, row.get("employee_id"),
-                        row.get("business_type_id"), row.get("customer_phone"),
-                        device.company_id, outcome,
+                        row.get("business_type_id"), row.get("customer_phone"), outcome,
                     )
                 )  # fmt: skip
             elif stored_by_id[event_id].outcome != outcome:

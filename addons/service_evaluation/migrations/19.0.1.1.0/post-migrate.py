@@ -3,7 +3,8 @@
 The device event path writes millions of rows: what the models no longer declare
 would still be written on every insert of a database upgraded in place.
 - service_evaluation_event.session_id is derived now (the device's last START), no
-  longer stored: its column, index and foreign key go.
+  longer stored: its column, index and foreign key go; so does company_id (the
+  keypad's, read through it).
 - Sessions have no create/write audit columns (their events are the audit trail).
 - Indexes the models dropped: the session's single-column state, company and outlet
   indexes (an open-sessions index and (outlet, date) replace them), the events'
@@ -20,7 +21,7 @@ OBSOLETE_INDEXES = (
     "service_evaluation_event__session_id_index",
 )
 OBSOLETE_COLUMNS = {
-    "service_evaluation_event": ("session_id",),
+    "service_evaluation_event": ("session_id", "company_id"),
     "service_evaluation_session": ("create_uid", "create_date", "write_uid", "write_date"),
 }
 
