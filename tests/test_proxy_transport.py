@@ -187,7 +187,9 @@ def test_unplug_and_replug_behind_symlink(make_keypad, make_link, tmp_path):
     assert pad.wait_idle(5)
 
     pad.unplug()
-    assert wait_for(lambda: link.state is LinkState.DISCONNECTED)
+    # The link sets its state, then tells the host: wait for the host to hear it.
+    assert wait_for(lambda: host.states[-1][0] is LinkState.DISCONNECTED)
+    assert link.state is LinkState.DISCONNECTED
     state, error = host.states[-1]
     assert state is LinkState.DISCONNECTED and error
     assert link.last_error
