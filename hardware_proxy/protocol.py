@@ -406,9 +406,8 @@ class Hello(DeviceMessage):
         return cls(r.time_ms(), r.u32(), r.u8(), r.text("serial"), r.text("firmware"))
 
 
-@dataclass(frozen=True)
-class _TimedMessage(DeviceMessage):
-    """A device message whose payload is only the device's timestamp."""
+class _TimeOnlyPayload:
+    """Mixin for a message whose payload is only a timestamp (`time_ms`), either way."""
 
     time_ms: int
 
@@ -421,6 +420,13 @@ class _TimedMessage(DeviceMessage):
     @classmethod
     def _unpack(cls, r: _Reader) -> Message:
         return cls(r.time_ms())
+
+
+@dataclass(frozen=True)
+class _TimedMessage(_TimeOnlyPayload, DeviceMessage):
+    """A device message whose payload is only the device's timestamp."""
+
+    time_ms: int
 
 
 @dataclass(frozen=True)
@@ -621,21 +627,11 @@ class Beep(HostMessage):
 
 
 @dataclass(frozen=True)
-class SetTime(HostMessage):
+class SetTime(_TimeOnlyPayload, HostMessage):
     """Set the keypad clock (UTC), so the timestamps of queued events mean something."""
 
     TYPE = MsgType.SET_TIME
     time_ms: int
-
-    def __post_init__(self) -> None:
-        _check_time(self.time_ms)
-
-    def _pack(self) -> bytes:
-        return _pack_time(self.time_ms)
-
-    @classmethod
-    def _unpack(cls, r: _Reader) -> SetTime:
-        return cls(r.time_ms())
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,3 +147,40 @@ class OdooServer:
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
+
+
+def create_keypads(db: str, label: str, keypads: int) -> dict:
+    """A Service Device user with an API key, an outlet, `keypads` counters with a keypad
+    each, and a teller, made in `odoo shell`; the names carry a fresh tag.
+
+    Returns {"key", "serials", "number" (the teller's employee number), "tag"}.
+    """
+    tag = uuid.uuid4().hex[:6].upper()
+    prefix = f"{label.upper()}{tag}"
+    output = odoo_shell(
+        db,
+        f"""
+from datetime import timedelta
+from odoo import fields
+user = env['res.users'].create({{
+    'name': '{label} {tag}', 'login': '{label.lower()}.{tag}',
+    'group_ids': [(6, 0, [env.ref('service_evaluation.group_service_device').id])]}})
+outlet = env['service.org.unit'].create({{'name': '{label} outlet {tag}', 'code': '{prefix}'}})
+for i in range(1, {keypads} + 1):
+    counter = env['service.evaluation.counter'].create({{
+        'name': f'{label} {{i}}', 'code': f'{prefix}-{{i}}', 'outlet_id': outlet.id}})
+    env['service.evaluation.device'].create({{
+        'serial_number': f'{prefix}{{i:02d}}', 'counter_id': counter.id,
+        'device_user_id': user.id}})
+number = str(700000 + int('{tag}', 16) % 99999)
+env['hr.employee'].create({{'name': '{label} 柜员 {tag}', 'service_employee_number': number}})
+key = env['res.users.apikeys'].with_user(user)._generate(
+    None, '{label}', fields.Datetime.now() + timedelta(days=30))
+env.cr.commit()
+print('KEY=' + key)
+print('NUMBER=' + number)
+""",
+    )
+    values = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+    serials = [f"{prefix}{i:02d}" for i in range(1, keypads + 1)]
+    return {"key": values["KEY"], "number": values["NUMBER"], "serials": serials, "tag": tag}

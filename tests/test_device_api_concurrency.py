@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from odoo_server import ROOT, odoo_shell
+from odoo_server import ROOT, create_keypads
 
 sys.path.insert(0, str(ROOT / "docs" / "examples"))
 from service_units_client import json2_call
@@ -27,28 +27,8 @@ CUSTOMERS = 6
 @pytest.fixture(scope="module")
 def keypad(odoo_db):
     """A device user with its API key, and one keypad bound to a counter."""
-    tag = uuid.uuid4().hex[:6].upper()
-    output = odoo_shell(
-        odoo_db,
-        f"""
-from datetime import timedelta
-from odoo import fields
-user = env['res.users'].create({{
-    'name': 'Race {tag}', 'login': 'race.{tag}',
-    'group_ids': [(6, 0, [env.ref('service_evaluation.group_service_device').id])]}})
-outlet = env['service.org.unit'].create({{'name': 'Race {tag}', 'code': 'RACE-{tag}'}})
-counter = env['service.evaluation.counter'].create({{
-    'name': 'Race', 'code': 'RACE-{tag}-1', 'outlet_id': outlet.id}})
-env['service.evaluation.device'].create({{
-    'serial_number': 'RACE{tag}', 'counter_id': counter.id, 'device_user_id': user.id}})
-key = env['res.users.apikeys'].with_user(user)._generate(
-    None, 'race', fields.Datetime.now() + timedelta(days=30))
-env.cr.commit()
-print('KEY=' + key)
-""",
-    )
-    values = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
-    return {"key": values["KEY"], "serial": f"RACE{tag}"}
+    made = create_keypads(odoo_db, "Race", 1)
+    return {"key": made["key"], "serial": made["serials"][0]}
 
 
 def test_concurrent_calls_of_one_keypad_give_the_sequential_result(

@@ -13,13 +13,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
 
 from hardware_proxy.simulate import VirtualKeypad
-from odoo_server import ROOT, OdooServer, free_port, odoo_shell
+from odoo_server import ROOT, OdooServer, create_keypads, free_port
 
 sys.path.insert(0, str(ROOT / "docs" / "examples"))
 from service_units_client import json2_call
@@ -38,34 +37,7 @@ def odoo(odoo_db):
 @pytest.fixture(scope="module")
 def setup(odoo_db):
     """A device user with its API key, an outlet, KEYPADS counters and keypads, a teller."""
-    tag = uuid.uuid4().hex[:6].upper()
-    output = odoo_shell(
-        odoo_db,
-        f"""
-from datetime import timedelta
-from odoo import fields
-user = env['res.users'].create({{
-    'name': 'E2E proxy {tag}', 'login': 'e2e.proxy.{tag}',
-    'group_ids': [(6, 0, [env.ref('service_evaluation.group_service_device').id])]}})
-outlet = env['service.org.unit'].create({{'name': 'E2E outlet {tag}', 'code': 'E2E-{tag}'}})
-for i in range(1, {KEYPADS} + 1):
-    counter = env['service.evaluation.counter'].create({{
-        'name': f'E2E {{i}}', 'code': f'E2E-{tag}-{{i}}', 'outlet_id': outlet.id}})
-    env['service.evaluation.device'].create({{
-        'serial_number': f'E2E{tag}{{i:02d}}', 'counter_id': counter.id,
-        'device_user_id': user.id}})
-number = str(700000 + int('{tag}', 16) % 99999)
-env['hr.employee'].create({{'name': 'E2E 柜员 {tag}', 'service_employee_number': number}})
-key = env['res.users.apikeys'].with_user(user)._generate(
-    None, 'e2e', fields.Datetime.now() + timedelta(days=30))
-env.cr.commit()
-print('KEY=' + key)
-print('NUMBER=' + number)
-""",
-    )
-    values = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
-    serials = [f"E2E{tag}{i:02d}" for i in range(1, KEYPADS + 1)]
-    return {"key": values["KEY"], "number": values["NUMBER"], "serials": serials, "tag": tag}
+    return create_keypads(odoo_db, "E2E", KEYPADS)
 
 
 class Proxy:

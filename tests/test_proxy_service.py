@@ -7,9 +7,9 @@ keep every press, alarm before the outbox is full, and refuse (BUSY) only when i
 from __future__ import annotations
 
 import logging
-import time
 
 import pytest
+from polling import wait_for
 
 from hardware_proxy import protocol as p
 from hardware_proxy.config import Config
@@ -42,15 +42,6 @@ def make_service(tmp_path, max_events=1000, warn_ratio=0.8) -> ProxyService:
         heartbeat_forward_interval=3600,
     )
     return ProxyService(config).start()
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_offline_keypad_keeps_working(tmp_path, keypad):

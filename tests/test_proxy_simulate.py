@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from polling import wait_for
 
 from hardware_proxy.protocol import (
     Ack,
@@ -42,15 +43,6 @@ from hardware_proxy.transport import LinkState, SerialLink
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALE = 0.02  # retransmissions after 20, 40, 80, 160, 160... ms
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return bool(predicate())
 
 
 class SocketHost(threading.Thread):

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from polling import wait_for
 
 from hardware_proxy.discovery import PortWatcher, prefer_stable_names
 from hardware_proxy.protocol import (
@@ -40,15 +41,6 @@ from hardware_proxy.simulate import VirtualKeypad
 from hardware_proxy.transport import LinkState, SerialLink
 
 SCALE = 0.05  # keypad timers x0.05: first retransmission after 50 ms instead of 1 s
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return bool(predicate())
 
 
 class Host:

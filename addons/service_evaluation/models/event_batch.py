@@ -116,17 +116,25 @@ class IngestContext:
         self.devices_seen = {}  # serial -> DeviceInfo, in order of first appearance
         self._employees = {}
         self._options = {}
+        self._refusals = {}  # serial -> EventError: one lookup per unknown serial
 
     def device(self, serial):
         device = self.devices.get(serial)
         if device:
             self.devices_seen.setdefault(serial, device)
             return device
-        # Say why, without revealing anything else about devices of other keys.
-        Device = self.env["service.evaluation.device"].sudo()
-        if Device.search_count([("serial_number", "=", serial)], limit=1):
-            raise EventError("forbidden_device", f"device {serial} does not belong to this API key")
-        raise EventError("unknown_device", f"device {serial} is not registered")
+        if serial not in self._refusals:
+            # Say why, without revealing anything else about devices of other keys.
+            Device = self.env["service.evaluation.device"].sudo()
+            if Device.search_count([("serial_number", "=", serial)], limit=1):
+                self._refusals[serial] = EventError(
+                    "forbidden_device", f"device {serial} does not belong to this API key"
+                )
+            else:
+                self._refusals[serial] = EventError(
+                    "unknown_device", f"device {serial} is not registered"
+                )
+        raise self._refusals[serial]
 
     def options(self, device):
         """{key_code: (option_id, score, is_satisfied, is_negative)} at the device's outlet."""
