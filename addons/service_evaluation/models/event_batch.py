@@ -1,16 +1,18 @@
 """The per-batch machinery behind service.evaluation.event._ingest (not a model).
 
-A batch costs the same four statements (and a bus message) whatever the number of keypads in it:
+A batch costs the same two statements (and a bus message) whatever the number of
+keypads in it:
 
-1. `IngestContext` loads the batch's devices with their counter, outlet, business
-   types and teller on duty, through the device user's record rules, and writes their
-   last-seen time in the same statement. The row write also serialises batches of the
-   same keypad: under Odoo's REPEATABLE READ, a batch that raced another one for a
-   keypad fails with a serialization error and Odoo retries it on fresh data.
-2. `read_replay_state` reads, in one query, what the replay starts from: each keypad's
+1. Validation needs no query: each device user's keypads, with their counter, outlet
+   and business types, are cached (`service.evaluation.device._get_ingest_devices`),
+   and so are the rating scales and company settings.
+2. `read_replay_state` writes the keypads' last-seen time and reads, in one statement,
+   who is on duty at their counters and what the replay starts from: each keypad's
    stored events since the last START before its earliest new event, with their
-   sessions; who was on duty then; which events of the batch were already stored; and
-   ids for the new events.
+   sessions; which events of the batch were already stored; and ids for the new
+   events. Writing the keypad rows, not just locking them, also serialises batches of
+   the same keypad: under Odoo's REPEATABLE READ, a batch that raced another one for a
+   keypad fails with a serialization error and Odoo retries it on fresh data.
 3. The replay itself is pure Python (tools/session_replay.py).
 4. `write_replay` writes sessions and events in one statement: new events are
    inserted already knowing their outcome, so no row is written twice.
@@ -60,7 +62,6 @@ class DeviceInfo(NamedTuple):
     key_count: int | None
     business_ids: dict  # business type code -> id, of the types the counter serves
     default_business_id: int | None
-    teller: tuple  # (name, employee number, star level) on duty at the counter
 
 
 class StoredEvent(NamedTuple):
@@ -110,10 +111,11 @@ NO_SESSIONS = SQL("SELECT NULL::int AS id, FALSE AS is_negative")
 class IngestContext:
     """The batch's devices, and the checks of its events that need the database."""
 
-    def __init__(self, env, serials, now):
+    def __init__(self, env):
         self.env = env
-        self.devices = _load_devices(env, serials, now)
+        self.devices = env["service.evaluation.device"]._get_ingest_devices()
         self.devices_seen = {}  # serial -> DeviceInfo, in order of first appearance
+        self.tellers = {}  # counter id -> (name, employee number, star level) on duty
         self._employees = {}
         self._options = {}
         self._refusals = {}  # serial -> EventError: one lookup per unknown serial
@@ -203,17 +205,24 @@ class IngestContext:
                 # these reported facts are written through sudo, and nothing else.
                 Device.browse(device.id).write(vals)
 
-    def device_replies(self, prompts, refresh_tellers=False):
-        """{serial: what the device shows and says}: the teller on duty and a prompt.
+    def touch_devices(self, now):
+        """Write the last-seen time of the batch's keypads when there is nothing to
+        replay (heartbeats, refused events); `read_replay_state` does it otherwise."""
+        self.env.cr.execute(
+            SQL(
+                "WITH %s SELECT * FROM (%s) AS tellers",
+                _claim_devices_sql(self.devices_seen.values(), now),
+                _TELLERS_SQL,
+            )
+        )
+        self.tellers = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        self.env["service.evaluation.device"].invalidate_model(["last_seen"])
 
-        The tellers come from the device query, unless this batch changed shifts.
-        """
-        tellers = {device.counter_id: device.teller for device in self.devices_seen.values()}
-        if refresh_tellers:
-            tellers.update(_tellers_on_duty(self.env, list(tellers)))
+    def device_replies(self, prompts):
+        """{serial: what the device shows and says}: the teller on duty and a prompt."""
         replies = {}
         for serial, device in self.devices_seen.items():
-            name, number, stars = tellers.get(device.counter_id) or (None, None, None)
+            name, number, stars = self.tellers.get(device.counter_id) or (None, None, None)
             replies[serial] = {
                 "display": {
                     "teller_name": name or "",
@@ -225,91 +234,63 @@ class IngestContext:
         return replies
 
 
-def _load_devices(env, serials, now):
-    """{serial: DeviceInfo} of the devices this user may post for (record rules decide,
-    through the cached `_get_postable_ids`).
+def _claim_devices_sql(devices, now):
+    """A `claimed` CTE that writes the keypads' last_seen, in id order (no deadlocks).
 
-    The same statement writes their last_seen, in id order (no deadlocks). Writing
-    the rows, not just locking them, is what makes a concurrent batch of the same
-    keypad fail and retry (REPEATABLE READ) instead of replaying on a snapshot that
-    misses ours. It also turns JIT compilation off for the batch: with many keypads
-    the planner's estimates get large enough to spend ~80 ms compiling ~1 ms of work.
+    Writing the rows, not just locking them, is what makes a concurrent batch of the
+    same keypad fail and retry (REPEATABLE READ) instead of replaying on a snapshot
+    that misses ours.
     """
-    postable = env["service.evaluation.device"]._get_postable_ids()
-    device_ids = sorted({postable[serial] for serial in serials if serial in postable})
-    if not device_ids:
-        return {}
-    env.cr.execute(
-        SQL(
-            """SET LOCAL jit = off;
-               WITH claimed AS (
-                   UPDATE service_evaluation_device d SET last_seen = %s
-                     FROM (SELECT id FROM service_evaluation_device WHERE id = ANY(%s)
-                            ORDER BY id FOR UPDATE) AS locked
-                    WHERE d.id = locked.id
-                RETURNING d.id, d.serial_number, d.counter_id, d.company_id, d.source,
-                          d.firmware_version, d.key_count
-               )
-               SELECT d.id, d.serial_number, d.counter_id, c.code, c.outlet_id, d.company_id,
-                      d.source, d.firmware_version, d.key_count, b.codes, b.ids,
-                      t.name, t.service_employee_number, t.service_star_level
-                 FROM claimed d
-            LEFT JOIN service_evaluation_counter c ON c.id = d.counter_id
-            LEFT JOIN LATERAL (
-                     SELECT array_agg(bt.code ORDER BY bt.sequence, bt.id) AS codes,
-                            array_agg(bt.id ORDER BY bt.sequence, bt.id) AS ids
-                       FROM service_evaluation_business_type_service_evaluation_counter_rel r
-                       JOIN service_evaluation_business_type bt
-                         ON bt.id = r.service_evaluation_business_type_id AND bt.active
-                      WHERE r.service_evaluation_counter_id = d.counter_id
-                 ) b ON TRUE
-            LEFT JOIN LATERAL (%s) t ON TRUE""",
-            now,
-            device_ids,
-            _teller_on_duty_sql(SQL("d.counter_id")),
-        )
-    )
-    devices = {}
-    for row in env.cr.fetchall():
-        codes, ids = row[9] or [], row[10] or []
-        devices[row[1]] = DeviceInfo(
-            *row[:9],
-            business_ids=dict(zip(codes, ids, strict=True)),
-            default_business_id=ids[0] if ids else None,
-            teller=row[11:14] if row[11] else None,
-        )
-    env["service.evaluation.device"].invalidate_model(["last_seen"])
-    return devices
-
-
-def _teller_on_duty_sql(counter_id):
-    """The latest open shift's teller (name, number, stars) at a counter."""
     return SQL(
-        """SELECT e.name, e.service_employee_number, e.service_star_level
-             FROM service_evaluation_shift s
-             JOIN hr_employee e ON e.id = s.employee_id
-            WHERE s.counter_id = %s AND s.date_end IS NULL
-         ORDER BY s.date_start DESC, s.id DESC LIMIT 1""",
-        counter_id,
+        """claimed AS (
+               UPDATE service_evaluation_device d SET last_seen = %s
+                 FROM (SELECT id FROM service_evaluation_device WHERE id = ANY(%s)
+                        ORDER BY id FOR UPDATE) AS locked
+                WHERE d.id = locked.id
+            RETURNING d.counter_id
+           )""",
+        now,
+        sorted(device.id for device in devices),
     )
 
 
-def _tellers_on_duty(env, counter_ids):
+# (counter id, teller name, employee number, star level) of the claimed keypads' counters
+_TELLERS_SQL = SQL(
+    """SELECT c.counter_id, t.name, t.service_employee_number, t.service_star_level
+         FROM (SELECT DISTINCT counter_id FROM claimed) AS c
+         CROSS JOIN LATERAL (
+             SELECT e.name, e.service_employee_number, e.service_star_level
+               FROM service_evaluation_shift s
+               JOIN hr_employee e ON e.id = s.employee_id
+              WHERE s.counter_id = c.counter_id AND s.date_end IS NULL
+           ORDER BY s.date_start DESC, s.id DESC LIMIT 1
+         ) AS t"""
+)
+
+
+def tellers_on_duty(env, counter_ids):
+    """{counter id: (name, employee number, star level)} of the latest open shifts."""
+    env["service.evaluation.shift"].flush_model()  # write_shifts goes through the ORM
     env.cr.execute(
         SQL(
-            "SELECT c.id, t.* FROM unnest(%s::int[]) AS c(id) CROSS JOIN LATERAL (%s) t",
+            "WITH claimed AS (SELECT unnest(%s::int[]) AS counter_id) %s",
             counter_ids,
-            _teller_on_duty_sql(SQL("c.id")),
+            _TELLERS_SQL,
         )
     )
     return {row[0]: row[1:] for row in env.cr.fetchall()}
 
 
-def read_replay_state(env, since, new_uids, id_count):
-    """What the replay of each keypad needs, in one query.
+def read_replay_state(env, context, now, since, new_uids, id_count):
+    """Claim the batch's keypads, and read what their replay needs, in one statement.
 
+    The keypads' last-seen time is written first (see `_claim_devices_sql`), and
+    `context.tellers` filled with who is on duty at their counters. The statement also
+    turns JIT compilation off for the transaction: with many keypads the planner's
+    estimates get large enough to spend ~80 ms compiling ~1 ms of work.
     `since` is [(device id, earliest new device time, whether that event is a START)],
-    `new_uids` [(device id, uid)] of the batch. Four kinds of rows come back:
+    `new_uids` [(device id, uid)] of the batch. Five kinds of rows come back:
+    - "teller": the teller on duty at a claimed keypad's counter;
     - "event": the stored events the replay must see again, with the session of each
       START. The replay starts at the last stored START before the earliest new
       event (a session boundary; events at the same device time stored before that
@@ -323,7 +304,9 @@ def read_replay_state(env, since, new_uids, id_count):
     """
     env.cr.execute(
         SQL(
-            """WITH anchor AS (
+            """SET LOCAL jit = off;
+               WITH %(claimed)s,
+               anchor AS (
                    -- (since, since_id): replay the stored events at or after this point,
                    -- in (device time, id) order
                    SELECT f.device_id, a.since, a.since_id
@@ -354,6 +337,12 @@ def read_replay_state(env, since, new_uids, id_count):
                      ) AS a
                ),
                batch AS (SELECT * FROM %(uids)s)
+               -- (counter id, name, employee number, stars) in the slots of
+               -- (device_id, event_type, customer_phone, key_code)
+               SELECT 'teller', NULL, t.counter_id, t.name, NULL, t.service_star_level,
+                      NULL, NULL, t.service_employee_number, NULL, NULL, NULL
+                 FROM (%(tellers)s) AS t
+               UNION ALL
                SELECT 'event', e.id, e.device_id, e.event_type, e.device_time, e.key_code,
                       e.employee_id, e.business_type_id, e.customer_phone, e.outcome,
                       s.id, s.is_negative
@@ -397,11 +386,15 @@ def read_replay_state(env, since, new_uids, id_count):
             uids=_json_table((("device_id", "int"), ("uid", "varchar")), new_uids),
             sequence=EVENT_ID_SEQUENCE,
             id_count=id_count,
+            claimed=_claim_devices_sql(context.devices_seen.values(), now),
+            tellers=_TELLERS_SQL,
         )
     )
     events, shift_events, duplicates, ids = defaultdict(list), {}, set(), []
     for kind, *row in env.cr.fetchall():
-        if kind == "event":
+        if kind == "teller":
+            context.tellers[row[1]] = (row[2], row[7], row[4])
+        elif kind == "event":
             events[row[1]].append(StoredEvent(*row))
         elif kind == "shift":
             # (event id, event type, employee id, device time)
@@ -410,6 +403,7 @@ def read_replay_state(env, since, new_uids, id_count):
             duplicates.add((row[1], row[2]))
         else:
             ids.append(row[0])
+    env["service.evaluation.device"].invalidate_model(["last_seen"])
     return events, shift_events, duplicates, sorted(ids)
 
 

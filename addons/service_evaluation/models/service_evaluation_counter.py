@@ -13,7 +13,9 @@ class ServiceEvaluationCounter(models.Model):
 
     _name = "service.evaluation.counter"
     _description = "Service Counter"
-    _inherit = ["mail.thread"]
+    # The device event path caches each keypad's counter code, outlet and business types.
+    _inherit = ["mail.thread", "service.cache.mixin"]
+    _cache_fields = frozenset({"code", "outlet_id", "company_id", "business_type_ids", "active"})
     _order = "outlet_id, sequence, code"
     _check_company_auto = True
 

@@ -2,6 +2,8 @@ from datetime import timedelta
 
 from odoo import api, fields, models, tools
 
+from .event_batch import DeviceInfo
+
 # A device that has not been heard from for this long is shown offline.
 OFFLINE_AFTER = timedelta(minutes=3)
 
@@ -15,9 +17,14 @@ class ServiceEvaluationDevice(models.Model):
 
     _name = "service.evaluation.device"
     _description = "Rating Keypad"
-    # The device event path caches which keypads each device user may post for.
+    # The device event path caches each device user's keypads, with what it validates.
     _inherit = ["mail.thread", "service.cache.mixin"]
-    _cache_fields = frozenset({"serial_number", "device_user_id", "company_id", "active"})
+    _cache_fields = frozenset(
+        {
+            "serial_number", "device_user_id", "company_id", "active", "counter_id", "source",
+            "firmware_version", "key_count",
+        }
+    )  # fmt: skip
     _order = "serial_number"
     _rec_name = "serial_number"
     _check_company_auto = True
@@ -52,15 +59,38 @@ class ServiceEvaluationDevice(models.Model):
 
     @api.model
     @tools.ormcache("self.env.uid", "tuple(self.env.companies.ids)")
-    def _get_postable_ids(self):
-        """{serial number: id} of the keypads this user may post events for.
+    def _get_ingest_devices(self):
+        """{serial number: DeviceInfo} of the keypads this user may post events for.
 
-        The record rules decide (a device user's own keypads); cached because every
-        device call needs it, and cleared when a keypad's binding fields change.
+        The record rules decide which (a device user's own keypads). Cached because
+        every device call needs it; cleared when a keypad, its counter or a business
+        type changes what the ingest validates against (see _cache_fields).
         """
-        return {
-            device.serial_number: device.id for device in self.search_fetch([], ["serial_number"])
-        }
+        devices = self.search_fetch(
+            [], ["serial_number", "counter_id", "company_id", "source", "firmware_version",
+                 "key_count"],
+        )  # fmt: skip
+        # A device user does not read counters; what its keypads are bound to, it may know.
+        counters = devices.counter_id.sudo()
+        counters.fetch(["code", "outlet_id", "business_type_ids"])
+        info = {}
+        for device in devices:
+            counter = counters.browse(device.counter_id.id)
+            business_types = counter.business_type_ids.filtered("active").sorted()
+            info[device.serial_number] = DeviceInfo(
+                id=device.id,
+                serial=device.serial_number,
+                counter_id=counter.id or None,
+                counter_code=counter.code or None,
+                outlet_id=counter.outlet_id.id or None,
+                company_id=device.company_id.id,
+                source=device.source,
+                firmware=device.firmware_version or None,
+                key_count=device.key_count or None,
+                business_ids={business.code: business.id for business in business_types},
+                default_business_id=business_types[:1].id or None,
+            )
+        return info
 
     @api.depends("last_seen")
     def _compute_is_online(self):

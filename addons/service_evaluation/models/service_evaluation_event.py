@@ -10,6 +10,7 @@ from .event_batch import (
     notify_counters,
     read_replay_state,
     replay_devices,
+    tellers_on_duty,
     write_replay,
     write_shifts,
 )
@@ -133,7 +134,7 @@ class ServiceEvaluationEvent(models.Model):
             except EventError as error:
                 results[index] = _error(error)
 
-        context = IngestContext(self.env, {event.serial for event in parsed.values()}, now)
+        context = IngestContext(self.env)
         candidates, reporting, seen = [], [], set()
         for index, event in parsed.items():
             try:
@@ -155,6 +156,7 @@ class ServiceEvaluationEvent(models.Model):
             return {"results": results, "devices": {}}
         context.report_firmware(reporting)
         if not candidates:
+            context.touch_devices(now)
             return {"results": results, "devices": context.device_replies({})}
 
         # Each keypad replays from its earliest event in the batch (see read_replay_state).
@@ -164,6 +166,8 @@ class ServiceEvaluationEvent(models.Model):
                 earliest[device.id] = event
         stored, shift_events, duplicates, ids = read_replay_state(
             self.env,
+            context,
+            now,
             [
                 (device_id, e.device_time, e.event_type == "start")
                 for device_id, e in earliest.items()
@@ -181,19 +185,20 @@ class ServiceEvaluationEvent(models.Model):
             latest = prompts.get(device.id)
             if latest is None or event.device_time >= latest[0]:
                 prompts[device.id] = (event.device_time, event.event_type)
-        refresh_tellers = False
         if new_events:
             replayed = replay_devices(self.env, new_events, stored, shift_events, now)
             negative = write_replay(self.env, context, new_events, stored, replayed, now)
             devices = {new.device.id: new.device for new in new_events}
-            refresh_tellers = write_shifts(self.env, devices, stored, new_events, shift_events)
+            if write_shifts(self.env, devices, stored, new_events, shift_events):
+                context.tellers = tellers_on_duty(
+                    self.env, sorted({d.counter_id for d in context.devices_seen.values()} - {None})
+                )
             self.env["service.evaluation.session"].browse(negative)._alert_negative()
             notify_counters(self.env, {device.counter_id for device in devices.values()})
         return {
             "results": results,
             "devices": context.device_replies(
-                {device_id: event_type for device_id, (_t, event_type) in prompts.items()},
-                refresh_tellers=refresh_tellers,
+                {device_id: event_type for device_id, (_t, event_type) in prompts.items()}
             ),
         }
 

@@ -26,12 +26,20 @@ class TestIngest(EvaluationCommon):
         self.assertEqual((session.state, session.duration), ("awaiting", 60))
         self.assertTrue(session.reached_prompt)
         reply = self.ingest([self.event("rate", 74, key=2)])
-        self.assertEqual(reply["devices"][self.device_a1.serial_number]["prompt"], "thank_you")
+        reply = reply["devices"][self.device_a1.serial_number]
+        self.assertEqual(reply["prompt"], "thank_you")
+        self.assertEqual(reply["display"]["teller_name"], "Teller One")
         self.assertEqual(session.state, "rated")
         self.assertEqual(session.option_id, self.options[2])
         self.assertTrue(session.is_satisfied)
         self.assertEqual(session.score, self.options[2].score)
-        self.ingest([self.event("logout", 78)])
+        reply = self.ingest([self.event("logout", 78)])
+        display = reply["devices"][self.device_a1.serial_number]["display"]
+        self.assertEqual((display["teller_name"], display["employee_number"]), ("", ""))
+        reply = self.ingest([self.event("heartbeat", 79)])
+        self.assertEqual(
+            reply["devices"][self.device_a1.serial_number]["display"]["teller_name"], ""
+        )
         shift = self.env["service.evaluation.shift"].search(
             [("employee_id", "=", self.teller_1.id)]
         )
@@ -178,6 +186,27 @@ class TestIngest(EvaluationCommon):
         self.device_a1.active = False
         reply = self.ingest([self.event("start", 20)], user=self.other_device_user)
         self.assertEqual(reply["results"][0]["code"], "unknown_device")
+
+    def test_counter_changes_reach_the_cached_keypads(self):
+        """What the ingest validates against is cached per device user: changing a
+        counter's code or business types, or moving a keypad, must clear it."""
+        self.assertEqual(self.ingest([self.event("start", 0)])["results"][0]["status"], "stored")
+        self.counter_a1.code = "E-A1-NEW"
+        reply = self.ingest([self.event("end", 5) | {"counter": "E-A1"}])
+        self.assertEqual(reply["results"][0]["code"], "wrong_counter")
+        loans = self.env["service.evaluation.business.type"].create(
+            {"name": "Loans", "code": "E-LOAN"}
+        )
+        reply = self.ingest([self.event("start", 10) | {"business": "E-LOAN"}])
+        self.assertEqual(reply["results"][0]["code"], "unknown_business")
+        self.counter_a1.business_type_ids = [(4, loans.id)]
+        reply = self.ingest([self.event("start", 10) | {"business": "E-LOAN"}])
+        self.assertEqual(reply["results"][0]["status"], "stored")
+        self.assertEqual(self.sessions()[-1].business_type_id, loans)
+        self.device_a1.counter_id = self.counter_a2
+        reply = self.ingest([self.event("start", 20) | {"counter": "E-A2"}])
+        self.assertEqual(reply["results"][0]["status"], "stored")
+        self.assertEqual(self.sessions()[-1].counter_id, self.counter_a2)
 
     def test_counter_notifications_are_throttled(self):
         """At most one kanban notification a second; counters changed meanwhile go
