@@ -26,17 +26,19 @@ two presses in the same second must still keep their order.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
 from collections import defaultdict
+from datetime import timedelta
 from typing import NamedTuple
 
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from ..tools import session_replay
-from ..tools.event_parsing import EventError
+from ..tools.event_parsing import EventError, check_device_time
 
 # Voice prompt for a device after its latest event of a batch.
 PROMPTS = {"start": "greeting", "end": "please_rate", "rate": "thank_you", "logout": "goodbye"}
@@ -111,13 +113,15 @@ NO_SESSIONS = SQL("SELECT NULL::int AS id, FALSE AS is_negative")
 class IngestContext:
     """The batch's devices, and the checks of its events that need the database."""
 
-    def __init__(self, env):
+    def __init__(self, env, now):
         self.env = env
+        self.now = now
         self.devices = env["service.evaluation.device"]._get_ingest_devices()
         self.devices_seen = {}  # serial -> DeviceInfo, in order of first appearance
         self.tellers = {}  # counter id -> (name, employee number, star level) on duty
         self._employees = {}
         self._options = {}
+        self._time_limits = {}
         self._refusals = {}  # serial -> EventError: one lookup per unknown serial
 
     def device(self, serial):
@@ -146,8 +150,20 @@ class IngestContext:
             )
         return self._options[device.outlet_id]
 
+    def time_limits(self, company_id):
+        """The device time window of a company's keypads."""
+        if company_id not in self._time_limits:
+            settings = self.env["res.company"]._get_service_ingest_settings(company_id)
+            self._time_limits[company_id] = {
+                "now": self.now,
+                "clock_skew": timedelta(seconds=settings[2]),
+                "max_age": timedelta(days=settings[3]),
+            }
+        return self._time_limits[company_id]
+
     def validate(self, device, event):
         """Checks that need the database; returns extra column values for the row."""
+        check_device_time(event.device_time, **self.time_limits(device.company_id))
         if not device.counter_id and event.event_type != "heartbeat":
             raise EventError("no_counter", f"device {device.serial} is not bound to a counter")
         if event.counter_code and event.counter_code != device.counter_code:
@@ -552,19 +568,27 @@ def _json_table(columns, rows, alias="v"):
     """`rows` as a table `alias` with typed `columns`, sent as one JSON parameter.
 
     psycopg2 renders list parameters value by value (~1 µs each, ~1.5 ms for a batch
-    of 100 events); json.dumps does the same in a tenth of the time. The LIMIT tells
-    the planner how many rows come (it assumes 100 for any set-returning function and
-    would otherwise hash-join one session against the whole session table).
+    of 100 events); json.dumps does the same in a tenth of the time. Rows travel as
+    arrays, not objects: half the bytes to encode, and jsonb reads an element by its
+    position without rescanning the row. The LIMIT tells the planner how many rows
+    come (it assumes 100 for any set-returning function and would otherwise hash-join
+    one session against the whole session table).
     """
-    names = [name for name, _type in columns]
     return SQL(
-        "(SELECT * FROM json_to_recordset(%s::json) AS j(%s) LIMIT %s) AS %s",
-        json.dumps([dict(zip(names, row, strict=True)) for row in rows], default=str),
-        SQL(", ").join(
-            SQL("%s %s", SQL.identifier(name), SQL(sql_type)) for name, sql_type in columns
-        ),
+        "(SELECT %s FROM jsonb_array_elements(%s::jsonb) AS r LIMIT %s) AS %s",
+        _json_columns(columns),
+        json.dumps(rows, default=str),
         len(rows),
         SQL.identifier(alias),
+    )
+
+
+@functools.cache
+def _json_columns(columns):
+    """The select list that types each position of a row array (built once per shape)."""
+    return SQL(", ").join(
+        SQL("(r->>%s)::%s AS %s", SQL(str(position)), SQL(sql_type), SQL.identifier(name))
+        for position, (name, sql_type) in enumerate(columns)
     )
 
 

@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from odoo import api, fields, models
 from odoo.tools import SQL
 
@@ -69,9 +67,14 @@ class ServiceEvaluationEvent(models.Model):
     _device_uid_uniq = models.UniqueIndex(
         "(device_id, event_uid)", "This event was already received from this device."
     )
-    # The replay reads a device's events in device-time order, and finds the last
-    # START before a time by scanning it backwards (a session has a few events).
+    # The replay reads a device's events in device-time order ...
     _device_time_idx = models.Index("(device_id, device_time, id)")
+    # ... and starts at the last START before a time: one step back in this index,
+    # whatever the device's history. Without it, the planner may filter the device's
+    # whole history for STARTs (it cannot tell the time bound is recent).
+    _device_start_time_idx = models.Index(
+        "(device_id, device_time, id) WHERE event_type = 'start'"
+    )
     # ... and the last LOGIN/LOGOUT before a time: without this index, that scans every
     # press since the teller's login. It holds only logins and logouts.
     _device_shift_idx = models.Index(
@@ -118,23 +121,15 @@ class ServiceEvaluationEvent(models.Model):
         """
         self.env.flush_all()  # the raw SQL below must see pending ORM writes
         now = fields.Datetime.now()
-        _window, _repeat, clock_skew, max_age_days = self.env[
-            "res.company"
-        ]._get_service_ingest_settings(self.env.company.id)
-        limits = {
-            "now": now,
-            "clock_skew": timedelta(seconds=clock_skew),
-            "max_age": timedelta(days=max_age_days),
-        }
         results = [None] * len(raw_events)
         parsed = {}
         for index, raw in enumerate(raw_events):
             try:
-                parsed[index] = parse_event(raw, **limits)
+                parsed[index] = parse_event(raw)
             except EventError as error:
                 results[index] = _error(error)
 
-        context = IngestContext(self.env)
+        context = IngestContext(self.env, now)
         candidates, reporting, seen = [], [], set()
         for index, event in parsed.items():
             try:

@@ -26,6 +26,9 @@ class ServiceEvaluationShift(models.Model):
     login_event_id = fields.Many2one("service.evaluation.event", index="btree_not_null")
     company_id = fields.Many2one(related="counter_id.company_id", store=True)
 
+    # Who is on duty at a counter is asked on every device call: only the few open
+    # shifts are indexed, so the answer does not depend on the years of history.
+    _open_counter_idx = models.Index("(counter_id, date_start DESC, id DESC) WHERE date_end IS NULL")
     _login_event_uniq = models.UniqueIndex(
         "(login_event_id) WHERE login_event_id IS NOT NULL", "One shift per login event."
     )

@@ -72,8 +72,23 @@ def _text(raw: dict, name: str, max_length: int = 64) -> str | None:
     return value
 
 
-def parse_event(raw, *, now: datetime, clock_skew: timedelta, max_age: timedelta) -> ParsedEvent:
-    """Check the shape of one event; `now` is naive UTC."""
+def check_device_time(
+    device_time: datetime, *, now: datetime, clock_skew: timedelta, max_age: timedelta
+) -> None:
+    """Refuse a device time too far ahead of the server, or too old (all naive UTC)."""
+    if device_time > now + clock_skew:
+        raise EventError(
+            "clock_skew",
+            f"device time {device_time.isoformat()}Z is ahead of the server by more than "
+            f"{int(clock_skew.total_seconds())} s: set the device clock",
+        )
+    if device_time < now - max_age:
+        raise EventError("too_old", f"device time {device_time.isoformat()}Z is too old")
+
+
+def parse_event(raw) -> ParsedEvent:
+    """Check the shape of one event (its time limits are the device company's: see
+    check_device_time)."""
     if not isinstance(raw, dict):
         raise EventError("malformed_event", "an event must be a JSON object")
     uid = _text(raw, "id", MAX_UID_LENGTH)
@@ -86,14 +101,6 @@ def parse_event(raw, *, now: datetime, clock_skew: timedelta, max_age: timedelta
     if event_type not in EVENT_TYPES:
         raise EventError("unknown_type", f"unknown event type {event_type!r}")
     device_time = parse_time(raw.get("time"))
-    if device_time > now + clock_skew:
-        raise EventError(
-            "clock_skew",
-            f"device time {device_time.isoformat()}Z is ahead of the server by more than "
-            f"{int(clock_skew.total_seconds())} s: set the device clock",
-        )
-    if device_time < now - max_age:
-        raise EventError("too_old", f"device time {device_time.isoformat()}Z is too old")
     key_code = None
     if event_type == "rate":
         key_code = raw.get("key")
