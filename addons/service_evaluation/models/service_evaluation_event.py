@@ -76,9 +76,11 @@ class ServiceEvaluationEvent(models.Model):
         "(device_id, device_time, id) WHERE event_type = 'start'"
     )
     # ... and the last LOGIN/LOGOUT before a time: without this index, that scans every
-    # press since the teller's login. It holds only logins and logouts.
+    # press since the teller's login. It holds only logins and logouts, in the replay's
+    # (time, id) order, so that lookup is one step too (Odoo rebuilds an index whose
+    # definition changed).
     _device_shift_idx = models.Index(
-        "(device_id, device_time) WHERE event_type IN ('login', 'logout')"
+        "(device_id, device_time, id) WHERE event_type IN ('login', 'logout')"
     )
 
     # Outcomes that belong to a session (the others are unsolicited or shift events).

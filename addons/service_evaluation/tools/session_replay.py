@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 # Event types (what the device sends) and what became of each stored event.
 START, END, RATE, LOGIN, LOGOUT = "start", "end", "rate", "login", "logout"
@@ -45,8 +46,7 @@ SERVING, AWAITING, RATED, UNRATED, CANCELLED = (
 )
 
 
-@dataclass(frozen=True)
-class ReplayEvent:
+class ReplayEvent(NamedTuple):  # a NamedTuple: built for every replayed event
     """One stored event: `key` orders events with the same device time (arrival id)."""
 
     key: int
