@@ -745,11 +745,12 @@ TZ = timezone(timedelta(hours=8))
 Event = env["service.evaluation.event"].with_user(DEVICE_USER_ID)
 Row = env["sqs.bench.row"].with_user(env.ref("base.user_admin"))
 state = {"seq": 0, "cursor": 0}
+TAG = int(time.time())  # each profile run sends new event ids
 clock = {s: datetime.now(timezone.utc) + timedelta(seconds=20) for s in SERIALS}
 STEP = timedelta(milliseconds=STEP_MS)
 def event(serial, kind, moment, key):
     state["seq"] += 1
-    raw = {"id": f"{serial}:prof:{state['seq']}", "device": serial, "type": kind,
+    raw = {"id": f"{serial}:prof{TAG}:{state['seq']}", "device": serial, "type": kind,
            "time": moment.astimezone(TZ).isoformat(timespec="milliseconds")}
     if kind == "rate":
         raw["key"] = key
