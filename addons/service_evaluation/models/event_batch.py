@@ -5,12 +5,12 @@ keypads in it:
 
 1. Validation needs no query: each device user's keypads, with their counter, outlet
    and business types, are cached (`service.evaluation.device._get_ingest_devices`),
-   and so are the rating scales and company settings.
+   and so are the rating scales, the company settings and the teller on duty at each
+   counter (for the device's display).
 2. `read_replay_state` writes the keypads' last-seen time and reads, in one statement,
-   who is on duty at their counters and what the replay starts from: each keypad's
-   stored events since the last START before its earliest new event, with their
-   sessions; which events of the batch were already stored; and ids for the new
-   events. Writing the keypad rows, not just locking them, also serialises batches of
+   what the replay starts from: each keypad's stored events since the last START
+   before its earliest new event, with their sessions; which events of the batch were
+   already stored; and ids for the new events. Writing the keypad rows, not just locking them, also serialises batches of
    the same keypad: under Odoo's REPEATABLE READ, a batch that raced another one for a
    keypad fails with a serialization error and Odoo retries it on fresh data.
 3. The replay itself is pure Python (tools/session_replay.py).
@@ -118,7 +118,6 @@ class IngestContext:
         self.now = now
         self.devices = env["service.evaluation.device"]._get_ingest_devices()
         self.devices_seen = {}  # serial -> DeviceInfo, in order of first appearance
-        self.tellers = {}  # counter id -> (name, employee number, star level) on duty
         self._employees = {}
         self._options = {}
         self._time_limits = {}
@@ -226,19 +225,28 @@ class IngestContext:
         replay (heartbeats, refused events); `read_replay_state` does it otherwise."""
         self.env.cr.execute(
             SQL(
-                "WITH %s SELECT * FROM (%s) AS tellers",
+                "WITH %s SELECT count(*) FROM claimed",
                 _claim_devices_sql(self.devices_seen.values(), now),
-                _TELLERS_SQL,
             )
         )
-        self.tellers = {row[0]: row[1:] for row in self.env.cr.fetchall()}
         self.env["service.evaluation.device"].invalidate_model(["last_seen"])
 
-    def device_replies(self, prompts):
-        """{serial: what the device shows and says}: the teller on duty and a prompt."""
+    def device_replies(self, prompts, tellers=None):
+        """{serial: what the device shows and says}: the teller on duty and a prompt.
+
+        `tellers` ({counter id: teller}) when this batch changed shifts; otherwise the
+        cached teller of each counter.
+        """
+        if tellers is None:
+            teller_on_duty = self.env["service.evaluation.counter"]._get_teller_on_duty
+            tellers = {
+                device.counter_id: teller_on_duty(device.counter_id)
+                for device in self.devices_seen.values()
+                if device.counter_id
+            }
         replies = {}
         for serial, device in self.devices_seen.items():
-            name, number, stars = self.tellers.get(device.counter_id) or (None, None, None)
+            name, number, stars = tellers.get(device.counter_id) or (None, None, None)
             replies[serial] = {
                 "display": {
                     "teller_name": name or "",
@@ -263,25 +271,11 @@ def _claim_devices_sql(devices, now):
                  FROM (SELECT id FROM service_evaluation_device WHERE id = ANY(%s)
                         ORDER BY id FOR UPDATE) AS locked
                 WHERE d.id = locked.id
-            RETURNING d.counter_id
+            RETURNING d.id
            )""",
         now,
         sorted(device.id for device in devices),
     )
-
-
-# (counter id, teller name, employee number, star level) of the claimed keypads' counters
-_TELLERS_SQL = SQL(
-    """SELECT c.counter_id, t.name, t.service_employee_number, t.service_star_level
-         FROM (SELECT DISTINCT counter_id FROM claimed) AS c
-         CROSS JOIN LATERAL (
-             SELECT e.name, e.service_employee_number, e.service_star_level
-               FROM service_evaluation_shift s
-               JOIN hr_employee e ON e.id = s.employee_id
-              WHERE s.counter_id = c.counter_id AND s.date_end IS NULL
-           ORDER BY s.date_start DESC, s.id DESC LIMIT 1
-         ) AS t"""
-)
 
 
 def tellers_on_duty(env, counter_ids):
@@ -289,24 +283,29 @@ def tellers_on_duty(env, counter_ids):
     env["service.evaluation.shift"].flush_model()  # write_shifts goes through the ORM
     env.cr.execute(
         SQL(
-            "WITH claimed AS (SELECT unnest(%s::int[]) AS counter_id) %s",
+            """SELECT c.id, t.name, t.service_employee_number, t.service_star_level
+                 FROM unnest(%s::int[]) AS c(id)
+                 CROSS JOIN LATERAL (
+                     SELECT e.name, e.service_employee_number, e.service_star_level
+                       FROM service_evaluation_shift s
+                       JOIN hr_employee e ON e.id = s.employee_id
+                      WHERE s.counter_id = c.id AND s.date_end IS NULL
+                   ORDER BY s.date_start DESC, s.id DESC LIMIT 1
+                 ) AS t""",
             counter_ids,
-            _TELLERS_SQL,
         )
     )
     return {row[0]: row[1:] for row in env.cr.fetchall()}
 
 
-def read_replay_state(env, context, now, since, new_uids, id_count):
+def read_replay_state(env, devices, now, since, new_uids, id_count):
     """Claim the batch's keypads, and read what their replay needs, in one statement.
 
-    The keypads' last-seen time is written first (see `_claim_devices_sql`), and
-    `context.tellers` filled with who is on duty at their counters. The statement also
-    turns JIT compilation off for the transaction: with many keypads the planner's
-    estimates get large enough to spend ~80 ms compiling ~1 ms of work.
+    The keypads' last-seen time is written first (see `_claim_devices_sql`). The
+    statement also turns JIT compilation off for the transaction: with many keypads the
+    planner's estimates get large enough to spend ~80 ms compiling ~1 ms of work.
     `since` is [(device id, earliest new device time, whether that event is a START)],
-    `new_uids` [(device id, uid)] of the batch. Five kinds of rows come back:
-    - "teller": the teller on duty at a claimed keypad's counter;
+    `new_uids` [(device id, uid)] of the batch. Four kinds of rows come back:
     - "event": the stored events the replay must see again, with the session of each
       START. The replay starts at the last stored START before the earliest new
       event (a session boundary; events at the same device time stored before that
@@ -353,12 +352,6 @@ def read_replay_state(env, context, now, since, new_uids, id_count):
                      ) AS a
                ),
                batch AS (SELECT * FROM %(uids)s)
-               -- (counter id, name, employee number, stars) in the slots of
-               -- (device_id, event_type, customer_phone, key_code)
-               SELECT 'teller', NULL, t.counter_id, t.name, NULL, t.service_star_level,
-                      NULL, NULL, t.service_employee_number, NULL, NULL, NULL
-                 FROM (%(tellers)s) AS t
-               UNION ALL
                SELECT 'event', e.id, e.device_id, e.event_type, e.device_time, e.key_code,
                       e.employee_id, e.business_type_id, e.customer_phone, e.outcome,
                       s.id, s.is_negative
@@ -402,15 +395,12 @@ def read_replay_state(env, context, now, since, new_uids, id_count):
             uids=_json_table((("device_id", "int"), ("uid", "varchar")), new_uids),
             sequence=EVENT_ID_SEQUENCE,
             id_count=id_count,
-            claimed=_claim_devices_sql(context.devices_seen.values(), now),
-            tellers=_TELLERS_SQL,
+            claimed=_claim_devices_sql(devices, now),
         )
     )
     events, shift_events, duplicates, ids = defaultdict(list), {}, set(), []
     for kind, *row in env.cr.fetchall():
-        if kind == "teller":
-            context.tellers[row[1]] = (row[2], row[7], row[4])
-        elif kind == "event":
+        if kind == "event":
             events[row[1]].append(StoredEvent(*row))
         elif kind == "shift":
             # (event id, event type, employee id, device time)

@@ -1,6 +1,10 @@
 from odoo import fields, models
 
 
+# What keypads display of the teller on duty (cached: see _get_teller_on_duty).
+DISPLAYED_FIELDS = ("name", "service_employee_number", "service_star_level")
+
+
 class HrEmployee(models.Model):
     _inherit = "hr.employee"
 
@@ -49,3 +53,9 @@ class HrEmployee(models.Model):
         )
         action["domain"] = [("employee_id", "=", self.id)]
         return action
+
+    def write(self, vals):
+        result = super().write(vals)
+        if any(name in vals for name in DISPLAYED_FIELDS):
+            self.env.registry.clear_cache()
+        return result

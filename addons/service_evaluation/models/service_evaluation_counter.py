@@ -1,4 +1,6 @@
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
+
+from .event_batch import tellers_on_duty
 
 COUNTER_STATES = [
     ("idle", "Idle"),
@@ -53,6 +55,16 @@ class ServiceEvaluationCounter(models.Model):
     _code_company_uniq = models.UniqueIndex(
         "(company_id, code)", "The counter code must be unique per company."
     )
+
+    @api.model
+    @tools.ormcache("counter_id")
+    def _get_teller_on_duty(self, counter_id):
+        """(name, employee number, star level) of the teller on duty at a counter, or None.
+
+        Every device reply shows it; cached, and cleared when a shift or one of these
+        employee fields changes.
+        """
+        return tellers_on_duty(self.env, [counter_id]).get(counter_id)
 
     @api.depends_context("uid")
     def _compute_live(self):

@@ -72,9 +72,7 @@ class ServiceEvaluationEvent(models.Model):
     # ... and starts at the last START before a time: one step back in this index,
     # whatever the device's history. Without it, the planner may filter the device's
     # whole history for STARTs (it cannot tell the time bound is recent).
-    _device_start_time_idx = models.Index(
-        "(device_id, device_time, id) WHERE event_type = 'start'"
-    )
+    _device_start_time_idx = models.Index("(device_id, device_time, id) WHERE event_type = 'start'")
     # ... and the last LOGIN/LOGOUT before a time: without this index, that scans every
     # press since the teller's login. It holds only logins and logouts, in the replay's
     # (time, id) order, so that lookup is one step too (Odoo rebuilds an index whose
@@ -163,7 +161,7 @@ class ServiceEvaluationEvent(models.Model):
                 earliest[device.id] = event
         stored, shift_events, duplicates, ids = read_replay_state(
             self.env,
-            context,
+            context.devices_seen.values(),
             now,
             [
                 (device_id, e.device_time, e.event_type == "start")
@@ -182,12 +180,13 @@ class ServiceEvaluationEvent(models.Model):
             latest = prompts.get(device.id)
             if latest is None or event.device_time >= latest[0]:
                 prompts[device.id] = (event.device_time, event.event_type)
+        tellers = None  # the cached ones, unless this batch changed shifts
         if new_events:
             replayed = replay_devices(self.env, new_events, stored, shift_events, now)
             negative = write_replay(self.env, context, new_events, stored, replayed, now)
             devices = {new.device.id: new.device for new in new_events}
             if write_shifts(self.env, devices, stored, new_events, shift_events):
-                context.tellers = tellers_on_duty(
+                tellers = tellers_on_duty(
                     self.env, sorted({d.counter_id for d in context.devices_seen.values()} - {None})
                 )
             self.env["service.evaluation.session"].browse(negative)._alert_negative()
@@ -195,7 +194,8 @@ class ServiceEvaluationEvent(models.Model):
         return {
             "results": results,
             "devices": context.device_replies(
-                {device_id: event_type for device_id, (_t, event_type) in prompts.items()}
+                {device_id: event_type for device_id, (_t, event_type) in prompts.items()},
+                tellers,
             ),
         }
 

@@ -7,6 +7,9 @@ class ServiceEvaluationShift(models.Model):
 
     _name = "service.evaluation.shift"
     _description = "Counter Shift"
+    # Device replies show the teller on duty at each counter, cached.
+    _inherit = ["service.cache.mixin"]
+    _cache_fields = frozenset({"employee_id", "counter_id", "date_start", "date_end"})
     _order = "date_start desc, id desc"
     _check_company_auto = True
 
@@ -28,7 +31,9 @@ class ServiceEvaluationShift(models.Model):
 
     # Who is on duty at a counter is asked on every device call: only the few open
     # shifts are indexed, so the answer does not depend on the years of history.
-    _open_counter_idx = models.Index("(counter_id, date_start DESC, id DESC) WHERE date_end IS NULL")
+    _open_counter_idx = models.Index(
+        "(counter_id, date_start DESC, id DESC) WHERE date_end IS NULL"
+    )
     _login_event_uniq = models.UniqueIndex(
         "(login_event_id) WHERE login_event_id IS NOT NULL", "One shift per login event."
     )

@@ -208,6 +208,28 @@ class TestIngest(EvaluationCommon):
         self.assertEqual(reply["results"][0]["status"], "stored")
         self.assertEqual(self.sessions()[-1].counter_id, self.counter_a2)
 
+    def test_display_follows_shifts_and_star_levels(self):
+        """The teller each reply shows is cached per counter: a shift opened or ended in
+        the web client, or a new star level, must reach the next reply."""
+
+        def display():
+            reply = self.ingest([self.event("heartbeat", 0)])
+            return reply["devices"][self.device_a1.serial_number]["display"]
+
+        self.assertEqual(display()["teller_name"], "")
+        shift = self.env["service.evaluation.shift"].create(
+            {"employee_id": self.teller_2.id, "counter_id": self.counter_a1.id}
+        )
+        self.assertEqual(
+            (display()["teller_name"], display()["employee_number"]), ("Teller Two", "E-1002")
+        )
+        self.teller_2.service_star_level = 4
+        self.assertEqual(display()["star_level"], 4)
+        self.teller_2.name = "Teller Two Renamed"
+        self.assertEqual(display()["teller_name"], "Teller Two Renamed")
+        shift.action_end_shift()
+        self.assertEqual(display()["teller_name"], "")
+
     def test_counter_notifications_are_throttled(self):
         """At most one kanban notification a second; counters changed meanwhile go
         with the next one."""
