@@ -10,9 +10,10 @@ keypads in it:
 2. `read_replay_state` writes the keypads' last-seen time and reads, in one statement,
    what the replay starts from: each keypad's stored events since the last START
    before its earliest new event, with their sessions; which events of the batch were
-   already stored; and ids for the new events. Writing the keypad rows, not just locking them, also serialises batches of
-   the same keypad: under Odoo's REPEATABLE READ, a batch that raced another one for a
-   keypad fails with a serialization error and Odoo retries it on fresh data.
+   already stored; and ids for the new events. Writing the keypad rows, not just
+   locking them, also serialises batches of the same keypad: under Odoo's REPEATABLE
+   READ, a batch that raced another one for a keypad fails with a serialization error
+   and Odoo retries it on fresh data.
 3. The replay itself is pure Python (tools/session_replay.py).
 4. `write_replay` writes sessions and events in one statement: new events are
    inserted already knowing their outcome, so no row is written twice.
@@ -238,12 +239,7 @@ class IngestContext:
         cached teller of each counter.
         """
         if tellers is None:
-            teller_on_duty = self.env["service.evaluation.counter"]._get_teller_on_duty
-            tellers = {
-                device.counter_id: teller_on_duty(device.counter_id)
-                for device in self.devices_seen.values()
-                if device.counter_id
-            }
+            tellers = self.env["service.evaluation.counter"]._get_tellers_on_duty()
         replies = {}
         for serial, device in self.devices_seen.items():
             name, number, stars = tellers.get(device.counter_id) or (None, None, None)
@@ -278,21 +274,20 @@ def _claim_devices_sql(devices, now):
     )
 
 
-def tellers_on_duty(env, counter_ids):
-    """{counter id: (name, employee number, star level)} of the latest open shifts."""
+def tellers_on_duty(env, counter_ids=None):
+    """{counter id: (name, employee number, star level)} of the latest open shift of
+    each counter (of `counter_ids`, or of all counters); counters without one are left
+    out. Open shifts have an index of their own, so this reads only them."""
     env["service.evaluation.shift"].flush_model()  # write_shifts goes through the ORM
     env.cr.execute(
         SQL(
-            """SELECT c.id, t.name, t.service_employee_number, t.service_star_level
-                 FROM unnest(%s::int[]) AS c(id)
-                 CROSS JOIN LATERAL (
-                     SELECT e.name, e.service_employee_number, e.service_star_level
-                       FROM service_evaluation_shift s
-                       JOIN hr_employee e ON e.id = s.employee_id
-                      WHERE s.counter_id = c.id AND s.date_end IS NULL
-                   ORDER BY s.date_start DESC, s.id DESC LIMIT 1
-                 ) AS t""",
-            counter_ids,
+            """SELECT DISTINCT ON (s.counter_id)
+                      s.counter_id, e.name, e.service_employee_number, e.service_star_level
+                 FROM service_evaluation_shift s
+                 JOIN hr_employee e ON e.id = s.employee_id
+                WHERE s.date_end IS NULL %s
+             ORDER BY s.counter_id, s.date_start DESC, s.id DESC""",
+            SQL("AND s.counter_id = ANY(%s)", counter_ids) if counter_ids is not None else SQL(),
         )
     )
     return {row[0]: row[1:] for row in env.cr.fetchall()}

@@ -1,7 +1,7 @@
 from odoo import fields, models
 
-
-# What keypads display of the teller on duty (cached: see _get_teller_on_duty).
+# What keypads display of the teller on duty: cached, see
+# service.evaluation.counter._get_tellers_on_duty.
 DISPLAYED_FIELDS = ("name", "service_employee_number", "service_star_level")
 
 

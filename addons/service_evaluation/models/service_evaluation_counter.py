@@ -57,14 +57,14 @@ class ServiceEvaluationCounter(models.Model):
     )
 
     @api.model
-    @tools.ormcache("counter_id")
-    def _get_teller_on_duty(self, counter_id):
-        """(name, employee number, star level) of the teller on duty at a counter, or None.
+    @tools.ormcache()
+    def _get_tellers_on_duty(self):
+        """{counter id: (name, employee number, star level)} of the tellers on duty.
 
-        Every device reply shows it; cached, and cleared when a shift or one of these
-        employee fields changes.
+        Every device reply shows its counter's; cached (one query per worker after a
+        change), and cleared when a shift or one of these employee fields changes.
         """
-        return tellers_on_duty(self.env, [counter_id]).get(counter_id)
+        return tellers_on_duty(self.env)
 
     @api.depends_context("uid")
     def _compute_live(self):
