@@ -4,8 +4,9 @@ from odoo import api, models
 class ServiceCacheMixin(models.AbstractModel):
     """Clears the registry cache when records that cached lookups depend on change.
 
-    Record rules (unit scopes) and the device event path (scale keys per outlet) cache
-    what they derive from these models; a change must be seen by the next request.
+    Record rules (unit scopes) and the device event path (keypads, scales, settings,
+    tellers on duty) cache what they derive from these models; a change must be seen
+    by the next request.
     `_cache_fields`: the fields whose change matters on write (None: any field).
     """
 

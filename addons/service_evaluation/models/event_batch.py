@@ -221,25 +221,23 @@ class IngestContext:
                 # these reported facts are written through sudo, and nothing else.
                 Device.browse(device.id).write(vals)
 
-    def touch_devices(self, now):
+    def touch_devices(self):
         """Write the last-seen time of the batch's keypads when there is nothing to
         replay (heartbeats, refused events); `read_replay_state` does it otherwise."""
         self.env.cr.execute(
             SQL(
                 "WITH %s SELECT count(*) FROM claimed",
-                _claim_devices_sql(self.devices_seen.values(), now),
+                _claim_devices_sql(self.devices_seen.values(), self.now),
             )
         )
         self.env["service.evaluation.device"].invalidate_model(["last_seen"])
 
-    def device_replies(self, prompts, tellers=None):
+    def device_replies(self, prompts):
         """{serial: what the device shows and says}: the teller on duty and a prompt.
 
-        `tellers` ({counter id: teller}) when this batch changed shifts; otherwise the
-        cached teller of each counter.
+        The tellers are cached; a batch that changed shifts has cleared that cache.
         """
-        if tellers is None:
-            tellers = self.env["service.evaluation.counter"]._get_tellers_on_duty()
+        tellers = self.env["service.evaluation.counter"]._get_tellers_on_duty()
         replies = {}
         for serial, device in self.devices_seen.items():
             name, number, stars = tellers.get(device.counter_id) or (None, None, None)
@@ -272,25 +270,6 @@ def _claim_devices_sql(devices, now):
         now,
         sorted(device.id for device in devices),
     )
-
-
-def tellers_on_duty(env, counter_ids=None):
-    """{counter id: (name, employee number, star level)} of the latest open shift of
-    each counter (of `counter_ids`, or of all counters); counters without one are left
-    out. Open shifts have an index of their own, so this reads only them."""
-    env["service.evaluation.shift"].flush_model()  # write_shifts goes through the ORM
-    env.cr.execute(
-        SQL(
-            """SELECT DISTINCT ON (s.counter_id)
-                      s.counter_id, e.name, e.service_employee_number, e.service_star_level
-                 FROM service_evaluation_shift s
-                 JOIN hr_employee e ON e.id = s.employee_id
-                WHERE s.date_end IS NULL %s
-             ORDER BY s.counter_id, s.date_start DESC, s.id DESC""",
-            SQL("AND s.counter_id = ANY(%s)", counter_ids) if counter_ids is not None else SQL(),
-        )
-    )
-    return {row[0]: row[1:] for row in env.cr.fetchall()}
 
 
 def read_replay_state(env, devices, now, since, new_uids, id_count):
@@ -620,7 +599,7 @@ def write_shifts(env, devices, stored, new_events, shift_events):
     """A LOGIN opens a shift that the device's next LOGIN or LOGOUT ends.
 
     Only devices whose replayed events include a LOGIN or LOGOUT can change shifts.
-    Returns whether any shift changed.
+    Shift writes clear the cached tellers on duty (service.cache.mixin).
     """
     Shift = env["service.evaluation.shift"]
     chains = defaultdict(list)  # device id -> [(event id, type, employee id, device time)]
@@ -637,7 +616,6 @@ def write_shifts(env, devices, stored, new_events, shift_events):
             chains[new.device.id].append(
                 (new.id, new.event.event_type, new.row.get("employee_id"), new.event.device_time)
             )
-    changed = False
     for device_id in touched:
         device = devices[device_id]
         chain = sorted(chains[device_id], key=lambda link: (link[3], link[0]))
@@ -659,7 +637,6 @@ def write_shifts(env, devices, stored, new_events, shift_events):
             if shift:
                 if shift.date_end != date_end:
                     shift.date_end = date_end
-                    changed = True
             else:
                 to_create.append(
                     {
@@ -673,8 +650,6 @@ def write_shifts(env, devices, stored, new_events, shift_events):
                 )
         if to_create:
             Shift.create(to_create)
-            changed = True
-    return changed
 
 
 def notify_counters(env, counter_ids):

@@ -1,12 +1,11 @@
 from odoo import fields, models
 
-# What keypads display of the teller on duty: cached, see
-# service.evaluation.counter._get_tellers_on_duty.
-DISPLAYED_FIELDS = ("name", "service_employee_number", "service_star_level")
-
 
 class HrEmployee(models.Model):
-    _inherit = "hr.employee"
+    # What keypads display of the teller on duty is cached
+    # (service.evaluation.counter._get_tellers_on_duty).
+    _inherit = ["hr.employee", "service.cache.mixin"]
+    _cache_fields = frozenset({"name", "service_employee_number", "service_star_level"})
 
     service_employee_number = fields.Char(
         string="Employee Number",
@@ -53,9 +52,3 @@ class HrEmployee(models.Model):
         )
         action["domain"] = [("employee_id", "=", self.id)]
         return action
-
-    def write(self, vals):
-        result = super().write(vals)
-        if any(name in vals for name in DISPLAYED_FIELDS):
-            self.env.registry.clear_cache()
-        return result

@@ -1,8 +1,19 @@
 from odoo import api, fields, models, tools
 
 
+# Read by every device event: cached (_get_service_ingest_settings), and cleared when
+# one of them changes.
+SERVICE_INGEST_FIELDS = (
+    "service_rating_window",
+    "service_anti_repeat",
+    "service_clock_skew",
+    "service_max_event_age_days",
+)
+
+
 class ResCompany(models.Model):
-    _inherit = "res.company"
+    _inherit = ["res.company", "service.cache.mixin"]
+    _cache_fields = frozenset(SERVICE_INGEST_FIELDS)
 
     service_rating_window = fields.Integer(
         default=10, help="Seconds after End during which a rating press counts."
@@ -37,23 +48,9 @@ class ResCompany(models.Model):
         help="Also alerted on every negative rating, besides the outlet's supervisors.",
     )
 
-    # Read by every device event: cached, and cleared when one of them changes.
-    SERVICE_INGEST_FIELDS = (
-        "service_rating_window",
-        "service_anti_repeat",
-        "service_clock_skew",
-        "service_max_event_age_days",
-    )
-
     @api.model
     @tools.ormcache("company_id")
     def _get_service_ingest_settings(self, company_id):
         """(rating window s, anti-repeat s, clock skew s, max event age days) of a company."""
         company = self.sudo().browse(company_id)
-        return tuple(company[name] for name in self.SERVICE_INGEST_FIELDS)
-
-    def write(self, vals):
-        result = super().write(vals)
-        if any(name in vals for name in self.SERVICE_INGEST_FIELDS):
-            self.env.registry.clear_cache()
-        return result
+        return tuple(company[name] for name in SERVICE_INGEST_FIELDS)

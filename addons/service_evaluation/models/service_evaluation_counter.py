@@ -1,6 +1,5 @@
 from odoo import api, fields, models, tools
-
-from .event_batch import tellers_on_duty
+from odoo.tools import SQL
 
 COUNTER_STATES = [
     ("idle", "Idle"),
@@ -62,9 +61,21 @@ class ServiceEvaluationCounter(models.Model):
         """{counter id: (name, employee number, star level)} of the tellers on duty.
 
         Every device reply shows its counter's; cached (one query per worker after a
-        change), and cleared when a shift or one of these employee fields changes.
+        change), and cleared when a shift or one of these employee fields changes. Open
+        shifts have an index of their own, so this reads only them.
         """
-        return tellers_on_duty(self.env)
+        self.env["service.evaluation.shift"].flush_model()  # the SQL must see ORM writes
+        self.env.cr.execute(
+            SQL(
+                """SELECT DISTINCT ON (s.counter_id)
+                          s.counter_id, e.name, e.service_employee_number, e.service_star_level
+                     FROM service_evaluation_shift s
+                     JOIN hr_employee e ON e.id = s.employee_id
+                    WHERE s.date_end IS NULL
+                 ORDER BY s.counter_id, s.date_start DESC, s.id DESC"""
+            )
+        )
+        return {row[0]: row[1:] for row in self.env.cr.fetchall()}
 
     @api.depends_context("uid")
     def _compute_live(self):

@@ -8,7 +8,6 @@ from .event_batch import (
     notify_counters,
     read_replay_state,
     replay_devices,
-    tellers_on_duty,
     write_replay,
     write_shifts,
 )
@@ -151,7 +150,7 @@ class ServiceEvaluationEvent(models.Model):
             return {"results": results, "devices": {}}
         context.report_firmware(reporting)
         if not candidates:
-            context.touch_devices(now)
+            context.touch_devices()
             return {"results": results, "devices": context.device_replies({})}
 
         # Each keypad replays from its earliest event in the batch (see read_replay_state).
@@ -180,22 +179,17 @@ class ServiceEvaluationEvent(models.Model):
             latest = prompts.get(device.id)
             if latest is None or event.device_time >= latest[0]:
                 prompts[device.id] = (event.device_time, event.event_type)
-        tellers = None  # the cached ones, unless this batch changed shifts
         if new_events:
             replayed = replay_devices(self.env, new_events, stored, shift_events, now)
             negative = write_replay(self.env, context, new_events, stored, replayed, now)
             devices = {new.device.id: new.device for new in new_events}
-            if write_shifts(self.env, devices, stored, new_events, shift_events):
-                tellers = tellers_on_duty(
-                    self.env, sorted({d.counter_id for d in context.devices_seen.values()} - {None})
-                )
+            write_shifts(self.env, devices, stored, new_events, shift_events)
             self.env["service.evaluation.session"].browse(negative)._alert_negative()
             notify_counters(self.env, {device.counter_id for device in devices.values()})
         return {
             "results": results,
             "devices": context.device_replies(
-                {device_id: event_type for device_id, (_t, event_type) in prompts.items()},
-                tellers,
+                {device_id: event_type for device_id, (_t, event_type) in prompts.items()}
             ),
         }
 

@@ -132,6 +132,14 @@ class EvaluationCommon(TransactionCase):
             [("device_id", "=", (device or self.device_a1).id)], order="date_start, id"
         )
 
+    def outcomes(self, device=None):
+        """What became of each stored event of a device, in device-time order."""
+        return (
+            self.env["service.evaluation.event"]
+            .search([("device_id", "=", (device or self.device_a1).id)], order="device_time, id")
+            .mapped("outcome")
+        )
+
     def rated_flow(self, start, key, device=None, teller_number=None):
         """login (optional), start, end, rate — one customer."""
         events = []

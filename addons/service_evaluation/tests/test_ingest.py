@@ -151,13 +151,8 @@ class TestIngest(EvaluationCommon):
             self.ingest([self.event(event_type, seconds, **extra)])
         states = ["cancelled", "unrated", "rated", "rated", "serving"]
         self.assertEqual([s.state for s in self.sessions()], states)
-        outcomes = (
-            self.env["service.evaluation.event"]
-            .search([("device_id", "=", self.device_a1.id)], order="device_time, id")
-            .mapped("outcome")
-        )
         self.assertEqual(
-            outcomes,
+            self.outcomes(),
             ["opened", "opened", "closed", "opened", "closed", "counted", "opened", "closed",
              "counted", "repeat", "opened", "unsolicited"],
         )  # fmt: skip
@@ -294,13 +289,8 @@ class TestIngest(EvaluationCommon):
             [self.event("start", 62.7), self.event("end", 120), self.event("rate", 121, key=2)]
         )
         self.ingest([self.event("rate", 122.4, key=4), self.event("start", 122.9)])
-        outcomes = (
-            self.env["service.evaluation.event"]
-            .search([("device_id", "=", self.device_a1.id)], order="device_time, id")
-            .mapped("outcome")
-        )
         self.assertEqual(
-            outcomes,
+            self.outcomes(),
             ["opened", "closed", "counted", "opened", "closed", "counted", "repeat", "opened"],
         )
         self.assertEqual([s.option_id.key_code for s in self.sessions()], [1, 2, 0])
