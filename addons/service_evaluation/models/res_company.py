@@ -1,6 +1,5 @@
 from odoo import api, fields, models, tools
 
-
 # Read by every device event: cached (_get_service_ingest_settings), and cleared when
 # one of them changes.
 SERVICE_INGEST_FIELDS = (
