@@ -54,12 +54,14 @@ class ServiceEvaluationScale(models.Model):
         return by_outlet.get(False, self.browse())
 
     @api.model
-    @tools.ormcache("outlet_id", "self.env.company.id")
+    @tools.ormcache("outlet_id")
     def _get_key_options(self, outlet_id):
         """{key_code: (option_id, score, is_satisfied, is_negative)} at an outlet.
 
         Cached: every device event needs it. Changes to scales, options or the tree
-        clear the registry cache.
+        clear the registry cache. The outlet alone decides (its company's scale or an
+        override): keying on the current company as well would cost each device call
+        a read of its user just to compute `env.company`.
         """
         outlet = self.env["service.org.unit"].sudo().browse(outlet_id)
         scale = self.sudo()._get_for_outlet(outlet)
