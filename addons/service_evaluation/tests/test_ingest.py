@@ -1,5 +1,6 @@
 import json
 import random
+import time
 from datetime import datetime, timedelta
 
 from ..models import event_batch
@@ -246,6 +247,31 @@ class TestIngest(EvaluationCommon):
             messages()[1:],
             [{"counter_ids": sorted([self.counter_a2.id, self.counter_b1.id])}],
         )
+
+    def test_a_warm_batch_costs_two_statements(self):
+        """Whatever its size, a batch is one read and one write once the caches are
+        warm: keypads, scales, settings and tellers are cached, and nothing reads the
+        device user's own record (a cache keyed on env.company once did, every call)."""
+        # A kanban message was just sent: this one waits (and writes nothing now).
+        event_batch._counter_notify_state[self.env.cr.dbname] = [time.monotonic(), set()]
+        self.ingest([self.event("start", 0), self.event("end", 5), self.event("rate", 7, key=1)])
+        batch = []
+        for device in (self.device_a1, self.device_a2):
+            for customer in range(3):
+                start = 20 + 20 * customer
+                batch += [
+                    self.event("start", start, device),
+                    self.event("end", start + 5, device),
+                    self.event("rate", start + 7, device, key=2),
+                ]
+        # Each request starts afresh: new environments (env.company not computed yet)
+        # and an empty record cache.
+        self.env.flush_all()
+        self.env.transaction.reset()
+        with self.assertQueryCount(2):
+            reply = self.ingest(batch)
+        self.assertEqual({result["status"] for result in reply["results"]}, {"stored"})
+        self.assertEqual(self.sessions(self.device_a2).mapped("state"), ["rated"] * 3)
 
     def test_per_event_errors_keep_the_good_events(self):
         good_start = self.event("start", 0)
