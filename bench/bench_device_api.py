@@ -182,6 +182,12 @@ class RpcError(Exception):
     pass
 
 
+def request_body(params: dict, call_id: int) -> bytes:
+    """A JSON-RPC call of a route, encoded."""
+    call = {"jsonrpc": "2.0", "method": "call", "id": call_id, "params": params}
+    return json.dumps(call).encode()
+
+
 class Client:
     """One keep-alive HTTP connection (one per client thread) posting JSON-RPC calls."""
 
@@ -198,30 +204,27 @@ class Client:
 
     def call(self, path: str, params: dict):
         self.calls += 1
-        body = json.dumps(
-            {"jsonrpc": "2.0", "method": "call", "id": self.calls, "params": params}
-        ).encode()
-        return self.result(self.post(path, body))
+        return self.result(self.post(path, request_body(params, self.calls)))
 
     def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         """Send one encoded request; (HTTP status, raw reply body)."""
-        for attempt in (1, 2):
-            try:
-                self.conn.request("POST", path, body, self.headers)
-                response = self.conn.getresponse()
-                return response.status, response.read()
-            except (
-                http.client.RemoteDisconnected,
-                http.client.CannotSendRequest,
-                BrokenPipeError,
-                ConnectionResetError,
-            ):
-                # A keep-alive connection the server closed while idle: reconnect once.
-                self.conn.close()
-                self.reconnects += 1
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return self._send(path, body)
+        except (
+            http.client.RemoteDisconnected,
+            http.client.CannotSendRequest,
+            BrokenPipeError,
+            ConnectionResetError,
+        ):
+            # A keep-alive connection the server closed while idle: reconnect once.
+            self.conn.close()
+            self.reconnects += 1
+            return self._send(path, body)
+
+    def _send(self, path: str, body: bytes) -> tuple[int, bytes]:
+        self.conn.request("POST", path, body, self.headers)
+        response = self.conn.getresponse()
+        return response.status, response.read()
 
     @staticmethod
     def result(reply):
@@ -677,7 +680,6 @@ def closed_loop_batches(server: Server, key: str, clients: int, calls: int, make
     latencies: list[list[float]] = [[] for _ in range(clients)]
     replies: list[list] = [[] for _ in range(clients)]
     ends = [0.0] * clients
-    state = {"start": 0.0}
 
     def worker(k: int) -> None:
         client = Client(server.port, key)
@@ -695,11 +697,11 @@ def closed_loop_batches(server: Server, key: str, clients: int, calls: int, make
     threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(clients)]
     for thread in threads:
         thread.start()
-    state["start"] = time.monotonic()
+    start = time.monotonic()
     barrier.wait()
     for thread in threads:
         thread.join(timeout=900)
-    elapsed = max(ends) - state["start"]
+    elapsed = max(ends) - start
     rows = errors = 0
     for k in range(clients):
         for (_path, _body, n_rows, check), reply in zip(prepared[k], replies[k], strict=True):
@@ -726,8 +728,7 @@ def closed_loop_batches(server: Server, key: str, clients: int, calls: int, make
 def _encoded(batch, call_id: int):
     """(path, JSON-RPC request body, rows, check) of one batch from a maker."""
     path, params, n_rows, check = batch
-    body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": call_id, "params": params})
-    return path, body.encode(), n_rows, check
+    return path, request_body(params, call_id), n_rows, check
 
 
 def bare_batch_maker():
