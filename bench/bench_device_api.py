@@ -454,8 +454,8 @@ devices = env["service.evaluation.device"].create([
 employee = env["hr.employee"].create({"name": "Bench Teller",
                                       "service_employee_number": "SQSB-1001"})
 Keys = env["res.users.apikeys"]
-device_key = Keys.with_user(device_user)._generate(
-    "rpc", "bench keypad proxy", env.cr.now() + timedelta(days=300))
+device_key = device_user._service_device_key_generate(
+    "bench keypad proxy", env.cr.now() + timedelta(days=300))
 admin = env.ref("base.user_admin")
 admin_key = Keys.with_user(admin)._generate("rpc", "bench bare baseline", None)
 env.cr.commit()

@@ -589,8 +589,8 @@ devices = env["service.evaluation.device"].create([
 employee = env["hr.employee"].create({"name": "Proxy Bench Teller",
                                       "service_employee_number": EMPLOYEE})
 Keys = env["res.users.apikeys"]
-device_key = Keys.with_user(device_user)._generate(
-    "rpc", "bench hardware proxy", env.cr.now() + timedelta(days=30))
+device_key = device_user._service_device_key_generate(
+    "bench hardware proxy", env.cr.now() + timedelta(days=30))
 admin_key = Keys.with_user(env.ref("base.user_admin"))._generate(
     "rpc", "bench proxy bare baseline", env.cr.now() + timedelta(days=30))
 env.cr.commit()

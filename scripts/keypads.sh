@@ -19,13 +19,12 @@ curl -sf "http://127.0.0.1:$PORT/web/health" >/dev/null \
     || { echo "[keypads] Odoo is not answering on port $PORT: start it with make run" >&2; exit 1; }
 
 if [ ! -s "$WORK/api_key" ]; then
-    echo "[keypads] creating an API key for the demo device user keypad.proxy"
+    echo "[keypads] creating a device key for the demo device user keypad.proxy"
     "$ROOT/scripts/odoo.sh" shell -d "$DB" --no-http --log-level=warn <<'PY' | sed -n 's/^APIKEY=//p' > "$WORK/api_key"
 from datetime import timedelta
 from odoo import fields
 user = env.ref("service_evaluation.user_keypad_proxy_demo")
-key = env["res.users.apikeys"].with_user(user)._generate(
-    None, "make keypads", fields.Datetime.now() + timedelta(days=365))
+key = user._service_device_key_generate("make keypads", fields.Datetime.now() + timedelta(days=365))
 env.cr.commit()
 print("APIKEY=" + key)
 PY

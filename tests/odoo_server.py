@@ -174,8 +174,7 @@ for i in range(1, {keypads} + 1):
         'device_user_id': user.id}})
 number = str(700000 + int('{tag}', 16) % 99999)
 env['hr.employee'].create({{'name': '{label} 柜员 {tag}', 'service_employee_number': number}})
-key = env['res.users.apikeys'].with_user(user)._generate(
-    None, '{label}', fields.Datetime.now() + timedelta(days=30))
+key = user._service_device_key_generate('{label}', fields.Datetime.now() + timedelta(days=30))
 env.cr.commit()
 print('KEY=' + key)
 print('NUMBER=' + number)

@@ -60,9 +60,10 @@ for name in {names!r}:
         {{"serial_number": code, "counter_id": counter.id, "device_user_id": user.id}}
     )
     serials[name] = code
-Keys = env["res.users.apikeys"]
-key = Keys.with_user(user)._generate(None, "pytest", fields.Datetime.now() + timedelta(days=30))
-admin_key = Keys.with_user(env.ref("base.user_admin"))._generate(None, "pytest sender", None)
+key = user._service_device_key_generate("pytest", fields.Datetime.now() + timedelta(days=30))
+admin_key = env["res.users.apikeys"].with_user(env.ref("base.user_admin"))._generate(
+    None, "pytest sender", None
+)
 env.cr.commit()
 print("SETUP=" + json.dumps({{"key": key, "admin_key": admin_key, "serials": serials}}))
 """

@@ -7,18 +7,18 @@ MAX_BATCH = 1000
 class DeviceApi(http.Controller):
     """The route keypads (through hardware_proxy) and kiosks post their events to.
 
-    Authentication is the bearer API key of a technical user in the Service Device
-    group; record rules then limit it to that user's own devices.
+    Authentication (auth="service_device", models/ir_http.py) is the bearer device key of
+    a technical user in the Service Device group; record rules then limit it to that
+    user's own devices.
     """
 
     @http.route(
-        "/service_evaluation/device/events", type="jsonrpc", auth="bearer", methods=["POST"]
+        "/service_evaluation/device/events",
+        type="jsonrpc",
+        auth="service_device",
+        methods=["POST"],
     )
     def post_events(self, events=None, **kwargs):
-        if not request.env.user.has_group("service_evaluation.group_service_device"):
-            return _refusal(
-                "not_a_device", "this API key's user is not in the Service Device group"
-            )
         if not isinstance(events, list) or not events:
             return _refusal("malformed_batch", "params.events must be a non-empty list of events")
         if len(events) > MAX_BATCH:

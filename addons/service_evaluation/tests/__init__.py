@@ -1,4 +1,5 @@
 from . import test_device_api
+from . import test_device_keys
 from . import test_ingest
 from . import test_report
 from . import test_alerts

@@ -15,13 +15,15 @@ class TestDeviceApi(HttpCase, EvaluationCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        Keys = cls.env["res.users.apikeys"]
-        # Non-administrators' keys need an expiry within their groups' maximum.
+        # Device keys need an expiry within the Service Device group's maximum.
         expiry = cls.env.cr.now() + timedelta(days=300)
-        cls.key = Keys.with_user(cls.device_user)._generate("rpc", "keypad proxy", expiry)
-        cls.other_key = Keys.with_user(cls.other_device_user)._generate("rpc", "other", expiry)
-        cls.person_key = Keys.with_user(cls.supervisor_a)._generate(
-            "rpc", "person", cls.env.cr.now() + timedelta(hours=12)
+        cls.key = cls.device_user._service_device_key_generate("keypad proxy", expiry)
+        cls.other_key = cls.other_device_user._service_device_key_generate("other", expiry)
+        # A person's key as made in Preferences (unscoped): valid, but not a device's.
+        cls.person_key = (
+            cls.env["res.users.apikeys"]
+            .with_user(cls.supervisor_a)
+            ._generate(None, "person", cls.env.cr.now() + timedelta(hours=12))
         )
 
     def post(self, events, key=None):
@@ -59,8 +61,10 @@ class TestDeviceApi(HttpCase, EvaluationCommon):
         self.assertFalse(self.sessions())
 
     def test_person_key_is_not_a_device(self):
-        reply = self.post([self.event("start", 0)], self.person_key)["result"]
-        self.assertEqual(reply["error"]["code"], "not_a_device")
+        reply = self.post([self.event("start", 0)], self.person_key)
+        self.assertIn("Unauthorized", reply["error"]["data"]["name"])
+        self.assertIn("not_a_device", reply["error"]["data"]["message"])
+        self.assertFalse(self.sessions())
 
     def test_malformed_batch_is_a_clear_error_not_a_500(self):
         for events in (None, [], "start", [{}] * 1001):
