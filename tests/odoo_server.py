@@ -151,9 +151,11 @@ class OdooServer:
 
 def create_keypads(db: str, label: str, keypads: int) -> dict:
     """A Service Device user with an API key, an outlet, `keypads` counters with a keypad
-    each, and a teller, made in `odoo shell`; the names carry a fresh tag.
+    each, and a teller per keypad (a teller is on duty at one counter at a time), made
+    in `odoo shell`; the names carry a fresh tag.
 
-    Returns {"key", "serials", "number" (the teller's employee number), "tag"}.
+    Returns {"key", "serials", "numbers" (the tellers' employee numbers, one per serial),
+    "number" (the first of them), "tag"}.
     """
     tag = uuid.uuid4().hex[:6].upper()
     prefix = f"{label.upper()}{tag}"
@@ -172,14 +174,19 @@ for i in range(1, {keypads} + 1):
     env['service.evaluation.device'].create({{
         'serial_number': f'{prefix}{{i:02d}}', 'counter_id': counter.id,
         'device_user_id': user.id}})
-number = str(700000 + int('{tag}', 16) % 99999)
-env['hr.employee'].create({{'name': '{label} 柜员 {tag}', 'service_employee_number': number}})
+base = 700000 + int('{tag}', 16) % 90000 * 10
+numbers = [str(base + i) for i in range(1, {keypads} + 1)]
+env['hr.employee'].create([
+    {{'name': f'{label} 柜员 {tag}-{{i}}', 'service_employee_number': number}}
+    for i, number in enumerate(numbers, 1)])
 key = user._service_device_key_generate('{label}', fields.Datetime.now() + timedelta(days=30))
 env.cr.commit()
 print('KEY=' + key)
-print('NUMBER=' + number)
+print('NUMBERS=' + ','.join(numbers))
 """,
     )
     values = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
     serials = [f"{prefix}{i:02d}" for i in range(1, keypads + 1)]
-    return {"key": values["KEY"], "number": values["NUMBER"], "serials": serials, "tag": tag}
+    numbers = values["NUMBERS"].split(",")
+    return {"key": values["KEY"], "numbers": numbers, "number": numbers[0], "serials": serials,
+            "tag": tag}  # fmt: skip

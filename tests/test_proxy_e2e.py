@@ -143,8 +143,8 @@ def counts(odoo, setup, api_key) -> tuple[int, int]:
     return sessions, events
 
 
-def serve(pads, number, customers_per_pad, key=1):
-    for pad in pads:
+def serve(pads, numbers, customers_per_pad, key=1):
+    for pad, number in zip(pads, numbers, strict=True):
         pad.login(number)
     for _ in range(customers_per_pad):
         for pad in pads:
@@ -165,7 +165,7 @@ def test_presses_reach_odoo_exactly_once(odoo, setup, keypads, tmp_path, admin_a
     ports = [str(tmp_path / f"tty-{serial}") for serial in setup["serials"]]
     proxy = Proxy(tmp_path, odoo.url, odoo.db, setup["key"], ports).start()
     try:
-        serve(keypads, setup["number"], customers_per_pad=5)
+        serve(keypads, setup["numbers"], customers_per_pad=5)
         all_acked(keypads)
         health = proxy.wait(delivered, what="delivery")
         assert health["dead_letters"]["count"] == 0
@@ -185,10 +185,10 @@ def test_odoo_down_mid_stream_then_back(odoo, setup, keypads, tmp_path, admin_ap
     ports = [str(tmp_path / f"tty-{serial}") for serial in setup["serials"]]
     proxy = Proxy(tmp_path, odoo.url, odoo.db, setup["key"], ports).start()
     try:
-        serve(keypads, setup["number"], customers_per_pad=2)
+        serve(keypads, setup["numbers"], customers_per_pad=2)
         all_acked(keypads)
         odoo.stop()
-        serve(keypads, setup["number"], customers_per_pad=4, key=2)
+        serve(keypads, setup["numbers"], customers_per_pad=4, key=2)
         all_acked(keypads)  # the proxy keeps answering the keypads
         health = proxy.wait(lambda h: h["sender"]["state"] == "backing_off", what="backoff")
         assert health["queue"]["depth"] > 0
@@ -210,7 +210,7 @@ def test_proxy_killed_mid_batch_then_restarted(odoo, setup, keypads, tmp_path, a
     before = counts(odoo, setup, admin_api_key)
     ports = [str(tmp_path / f"tty-{serial}") for serial in setup["serials"]]
     proxy = Proxy(tmp_path, odoo.url, odoo.db, setup["key"], ports).start()
-    serve(keypads, setup["number"], customers_per_pad=10)
+    serve(keypads, setup["numbers"], customers_per_pad=10)
     time.sleep(0.3)  # some presses ACKed and queued, some in flight, some not yet read
     assert proxy.stop(signal.SIGKILL) == -signal.SIGKILL
     proxy = Proxy(tmp_path, odoo.url, odoo.db, setup["key"], ports).start()
@@ -230,8 +230,8 @@ def test_garbage_between_frames(odoo, setup, keypads, tmp_path, admin_api_key):
     proxy = Proxy(tmp_path, odoo.url, odoo.db, setup["key"], ports).start()
     try:
         noise = bytes([0xAA, 0x55, 0x01, 0xFF, 0x13]) + os.urandom(64) + b"\xaa" * 5
-        for pad in keypads:
-            pad.login(setup["number"])
+        for pad, number in zip(keypads, setup["numbers"], strict=True):
+            pad.login(number)
         for _ in range(3):
             for pad in keypads:
                 pad.inject_garbage(noise)
@@ -250,7 +250,7 @@ def test_wrong_api_key_keeps_events(odoo, setup, keypads, tmp_path, admin_api_ke
     ports = [str(tmp_path / f"tty-{serial}") for serial in setup["serials"]]
     proxy = Proxy(tmp_path, odoo.url, odoo.db, "not-the-key", ports).start()
     try:
-        serve(keypads, setup["number"], customers_per_pad=2)
+        serve(keypads, setup["numbers"], customers_per_pad=2)
         all_acked(keypads)
         health = proxy.wait(lambda h: h["sender"]["state"] == "auth_failed", what="auth failure")
         assert health["status"] == "degraded"

@@ -46,3 +46,19 @@ class ResUsers(models.Model):
             supervised = units_sudo.search([("supervisor_ids", "in", user.ids)])
             user.service_unit_managed_scope_ids = managed
             user.service_unit_scope_ids = managed | supervised
+
+    def _service_acts_on(self, units, managed=False):
+        """Whether this user may act on `units` as their supervisor or manager.
+
+        Service administrators act everywhere; other users on the units they supervise
+        or manage (with `managed`, only manage), and everything below them. Named
+        methods that let staff change a few fields of records check this.
+        """
+        self.ensure_one()
+        if self.has_group("service_base.service_base_group_admin"):
+            return True
+        if managed and not self.has_group("service_base.service_base_group_manager"):
+            return False
+        roots = self.service_unit_managed_scope_ids if managed else self.service_unit_scope_ids
+        scope = self.env["service.org.unit"].sudo().search([("id", "child_of", roots.ids)])
+        return not (units.sudo() - scope)

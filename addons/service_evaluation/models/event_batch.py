@@ -599,9 +599,14 @@ def write_shifts(env, devices, stored, new_events, shift_events):
     """A LOGIN opens a shift that the device's next LOGIN or LOGOUT ends.
 
     Only devices whose replayed events include a LOGIN or LOGOUT can change shifts.
-    Shift writes clear the cached tellers on duty (service.cache.mixin).
+    A teller is on duty at one counter at a time: a shift with no later LOGIN or
+    LOGOUT on its keypad ends when the teller's next shift elsewhere starts, and a
+    new open shift ends the teller's open one elsewhere (the open-shift unique index
+    holds it). Shifts a manager corrected are left alone. Shifts are facts the device
+    user may not write: they are written through sudo, without chatter noise. Shift
+    writes clear the cached tellers on duty (service.cache.mixin).
     """
-    Shift = env["service.evaluation.shift"]
+    Shift = env["service.evaluation.shift"].sudo().with_context(tracking_disable=True)
     chains = defaultdict(list)  # device id -> [(event id, type, employee id, device time)]
     for device_id, events in stored.items():
         chains[device_id] += [
@@ -616,40 +621,86 @@ def write_shifts(env, devices, stored, new_events, shift_events):
             chains[new.device.id].append(
                 (new.id, new.event.event_type, new.row.get("employee_id"), new.event.device_time)
             )
+    if not touched:
+        return
     for device_id in touched:
-        device = devices[device_id]
         chain = sorted(chains[device_id], key=lambda link: (link[3], link[0]))
         previous = shift_events.get(device_id)
         if previous and previous[1] == "login":
             chain.insert(0, previous)
-        logins = [link[0] for link in chain if link[1] == "login"]
-        existing = {
-            shift.login_event_id.id: shift
-            for shift in Shift.search([("login_event_id", "in", logins)])
-        }
-        to_create = []
+        chains[device_id] = chain
+    logins = [link for device_id in touched for link in chains[device_id] if link[1] == "login"]
+    employee_ids = {link[2] for link in logins if link[2]}
+    if not employee_ids:
+        return
+    # The tellers' shifts since the earliest login replayed: where else they went.
+    their_shifts = Shift.search(
+        [("employee_id", "in", list(employee_ids)),
+         ("date_start", ">=", min(link[3] for link in logins))]
+    )  # fmt: skip
+    existing = {shift.login_event_id.id: shift for shift in their_shifts if shift.login_event_id}
+    existing.update(
+        (shift.login_event_id.id, shift)
+        for shift in Shift.search([("login_event_id", "in", [link[0] for link in logins])])
+    )
+
+    # Where else each teller went on duty: stored shifts, and this batch's logins.
+    starts = defaultdict(list)  # employee id -> [(start, login event id)]
+    for shift in their_shifts:
+        starts[shift.employee_id.id].append((shift.date_start, shift.login_event_id.id))
+    for event_id, _type, employee_id, device_time in logins:
+        if event_id not in existing:
+            starts[employee_id].append((device_time, event_id))
+
+    def next_start_elsewhere(employee_id, event_id, after):
+        # (time, event id) order: two logins in the same second still end one another.
+        return min(
+            (
+                start
+                for start, other in starts[employee_id]
+                if other != event_id and (start, other or 0) > (after, event_id)
+            ),
+            default=False,
+        )
+
+    to_create, to_update, to_open = [], [], []
+    for device_id in touched:
+        chain = chains[device_id]
         for position, (event_id, event_type, employee_id, device_time) in enumerate(chain):
             if event_type != "login" or not employee_id:
                 continue
             following = chain[position + 1] if position + 1 < len(chain) else None
-            date_end = following[3] if following else False
+            if following:
+                date_end = following[3]
+            else:
+                date_end = next_start_elsewhere(employee_id, event_id, device_time)
             shift = existing.get(event_id)
             if shift:
-                if shift.date_end != date_end:
-                    shift.date_end = date_end
+                if not shift.is_corrected and shift.date_end != date_end:
+                    to_update.append((shift, date_end))
             else:
                 to_create.append(
                     {
                         "employee_id": employee_id,
-                        "counter_id": device.counter_id,
+                        "counter_id": devices[device_id].counter_id,
                         "date_start": device_time,
                         "date_end": date_end,
                         "source": "device",
                         "login_event_id": event_id,
                     }
                 )
-        if to_create:
-            Shift.create(to_create)
+            if not date_end:
+                to_open.append((employee_id, device_time, shift))
+    # First end the open shifts the tellers leave, then (re)open theirs: the unique
+    # index of open shifts is checked row by row.
+    Employee = env["hr.employee"]
+    for employee_id, device_time, shift in to_open:
+        Shift._end_open_shifts(Employee.browse(employee_id), device_time, keep=shift)
+    for shift, date_end in to_update:
+        shift.date_end = date_end
+    Shift.flush_model()
+    if to_create:
+        Shift.create(to_create)
 
 
 def notify_counters(env, counter_ids):

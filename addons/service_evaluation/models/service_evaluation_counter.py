@@ -1,4 +1,5 @@
 from odoo import api, fields, models, tools
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 COUNTER_STATES = [
@@ -35,6 +36,7 @@ class ServiceEvaluationCounter(models.Model):
         "service.evaluation.business.type", string="Business Types", check_company=True
     )
     device_ids = fields.One2many("service.evaluation.device", "counter_id", string="Devices")
+    shift_ids = fields.One2many("service.evaluation.shift", "counter_id", string="Shifts")
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company
     )
@@ -87,16 +89,19 @@ class ServiceEvaluationCounter(models.Model):
                 order="date_start",
             )
         }
+        # Who is on duty at a counter one may read is no secret (the keypad shows it):
+        # read through sudo, so a teller sees their colleagues at the outlet's counters.
         shifts = {
-            shift.counter_id: shift.employee_id
-            for shift in self.env["service.evaluation.shift"].search(
-                [("counter_id", "in", self.ids), ("date_end", "=", False)], order="date_start"
-            )
+            shift.counter_id.id: shift.employee_id.id
+            for shift in self.env["service.evaluation.shift"]
+            .sudo()
+            .search([("counter_id", "in", self.ids), ("date_end", "=", False)], order="date_start")
         }
+        Employee = self.env["hr.employee"]
         for counter in self:
             session = open_sessions.get(counter, Session)
             counter.current_session_id = session
-            counter.current_employee_id = shifts.get(counter, self.env["hr.employee"])
+            counter.current_employee_id = Employee.browse(shifts.get(counter.id))
             if counter.device_ids and not any(counter.device_ids.mapped("is_online")):
                 counter.live_state = "offline"
             else:
@@ -105,13 +110,13 @@ class ServiceEvaluationCounter(models.Model):
     def _compute_session_count(self):
         Session = self.env["service.evaluation.session"]
         today = fields.Datetime.to_datetime(fields.Date.context_today(self))
-        totals = dict(
-            Session._read_group([("counter_id", "in", self.ids)], ["counter_id"], ["__count"])
-        )
+        # Voided sessions count nowhere (administrators' rules would show them).
+        counted = [("counter_id", "in", self.ids), ("is_voided", "=", False)]
+        totals = dict(Session._read_group(counted, ["counter_id"], ["__count"]))
         today_stats = {
             (counter, is_rated, is_satisfied): count
             for counter, is_rated, is_satisfied, count in Session._read_group(
-                [("counter_id", "in", self.ids), ("date_start", ">=", today)],
+                [*counted, ("date_start", ">=", today)],
                 ["counter_id", "is_rated", "is_satisfied"],
                 ["__count"],
             )
@@ -125,6 +130,42 @@ class ServiceEvaluationCounter(models.Model):
             counter.session_count = totals.get(counter, 0)
             counter.today_session_count = count
             counter.today_satisfaction = 100.0 * satisfied / rated if rated else 0.0
+
+    def action_start_shift(self):
+        """Put the current user's employee on duty at this counter (web client).
+
+        The teller's open shift elsewhere ends now (one counter at a time); a counter
+        with someone else on duty is refused: they end their shift first.
+        """
+        self.ensure_one()
+        self.check_access("read")
+        employee = self.env.user.employee_ids.filtered(
+            lambda employee: employee.company_id == self.company_id
+        )[:1]
+        if not employee:
+            raise UserError(
+                self.env._("Your user is not linked to an employee of %(company)s.",
+                           company=self.company_id.name)
+            )  # fmt: skip
+        Shift = self.env["service.evaluation.shift"].sudo()
+        on_duty = Shift.search([("counter_id", "=", self.id), ("date_end", "=", False)], limit=1)
+        if on_duty.employee_id == employee:
+            return True
+        if on_duty:
+            raise UserError(
+                self.env._(
+                    "%(teller)s is on duty at %(counter)s: their shift must end first.",
+                    teller=on_duty.employee_id.name,
+                    counter=self.name,
+                )
+            )
+        now = fields.Datetime.now()
+        Shift._end_open_shifts(employee, now)
+        Shift.create(
+            {"employee_id": employee.id, "counter_id": self.id, "date_start": now,
+             "source": "web"}
+        )  # fmt: skip
+        return True
 
     def action_open_sessions(self):
         self.ensure_one()

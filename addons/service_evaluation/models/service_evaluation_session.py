@@ -1,8 +1,7 @@
 from datetime import timedelta
 
-from markupsafe import Markup
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 SESSION_STATES = [
@@ -14,11 +13,20 @@ SESSION_STATES = [
 ]
 
 
+# What supervisors and managers may change on a session (see action_set_callback).
+STAFF_FIELDS = frozenset({"customer_phone", "staff_note"})
+
+
 class ServiceEvaluationSession(models.Model):
     """One customer transaction at a counter, and the customer's rating of it.
 
     Device events create and update sessions (see service.evaluation.event and
-    tools/session_replay.py); staff may attach a customer phone for a callback.
+    tools/session_replay.py): what a keypad recorded is a fact, written only by that
+    ingest path (raw SQL), and no group may write, create or unlink sessions through
+    the ORM or RPC. Staff change the few things that are theirs through named methods
+    that check who calls, write only their fields and log the author in the chatter:
+    a callback phone and a note (`action_set_callback`), and, for administrators, the
+    voiding of a session that should never have counted (`action_void`).
     The table is the suite's biggest, so it holds only what reports group by.
     """
 
@@ -52,6 +60,13 @@ class ServiceEvaluationSession(models.Model):
         help="The teller pressed End, so the customer was asked to rate (prompt coverage).",
     )
     customer_phone = fields.Char(help="For a callback; stored in E.164 form.", tracking=True)
+    staff_note = fields.Text(string="Note", tracking=True)
+    # Voided sessions (a test press, a broken keypad) stay for administrators and are
+    # left out of every figure: rules hide them from everyone else, reports skip them.
+    is_voided = fields.Boolean(string="Voided", readonly=True, tracking=True)
+    void_reason = fields.Char(readonly=True, tracking=True)
+    voided_by_id = fields.Many2one("res.users", string="Voided By", readonly=True)
+    date_voided = fields.Datetime(string="Voided On", readonly=True)
     start_event_id = fields.Many2one("service.evaluation.event", copy=False)
     company_id = fields.Many2one("res.company", required=True)
 
@@ -66,6 +81,7 @@ class ServiceEvaluationSession(models.Model):
 
     # ------------------------------------------------------------ computes
     @api.depends("counter_id", "date_start")
+    @api.depends_context("tz")
     def _compute_display_name(self):
         for session in self:
             start = session.date_start and fields.Datetime.context_timestamp(
@@ -74,6 +90,8 @@ class ServiceEvaluationSession(models.Model):
             session.display_name = f"{session.counter_id.name or ''} {start or ''}".strip()
 
     # ------------------------------------------------------------ CRUD
+    # Only sudo reaches these (no group may create or write sessions): the phone is
+    # kept in E.164 form whoever writes it.
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -84,6 +102,10 @@ class ServiceEvaluationSession(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        # The staff's own fields, from the form or RPC, go through the checked method;
+        # anything else needs sudo (no group may write sessions).
+        if not self.env.su and vals and set(vals) <= STAFF_FIELDS:
+            return self.action_set_callback(**vals)
         if vals.get("customer_phone"):
             for session in self:
                 phone = session._normalise_phone(vals["customer_phone"])
@@ -91,6 +113,7 @@ class ServiceEvaluationSession(models.Model):
             return True
         return super().write(vals)
 
+    # ------------------------------------------------------------ actions
     def action_view_events(self):
         """The device events of this session: from its START to the device's next one."""
         self.ensure_one()
@@ -123,7 +146,69 @@ class ServiceEvaluationSession(models.Model):
         action.update(domain=[("id", "in", event_ids)], context={"create": False})
         return action
 
+    def action_set_callback(self, customer_phone=None, staff_note=None):
+        """Attach or correct the customer's callback phone and the staff note.
+
+        For the supervisors and managers of the session's outlet (and administrators):
+        record rules alone would let any reader call it, so the scope is checked here,
+        then only these two fields are written; tracking logs the author.
+        """
+        self._check_staff_scope()
+        vals = {}
+        if customer_phone is not None:
+            vals["customer_phone"] = customer_phone or False  # normalised by write
+        if staff_note is not None:
+            vals["staff_note"] = staff_note or False
+        if vals:
+            self.sudo().write(vals)
+        return True
+
+    def action_void(self, reason):
+        """Void sessions that should never have counted; administrators only.
+
+        A voided session stays visible to administrators, is hidden from everyone
+        else and left out of every figure and star level. The reason is mandatory and
+        the voiding is logged with its author.
+        """
+        if not self.env.user.has_group("service_base.service_base_group_admin"):
+            raise AccessError(self.env._("Only service administrators may void sessions."))
+        reason = (reason or "").strip()
+        if not reason:
+            raise UserError(self.env._("Give a reason to void a session."))
+        self.check_access("read")
+        to_void = self.filtered(lambda session: not session.is_voided)
+        to_void.sudo().write(
+            {
+                "is_voided": True,
+                "void_reason": reason,
+                "voided_by_id": self.env.uid,
+                "date_voided": fields.Datetime.now(),
+            }
+        )
+        return True
+
+    def action_open_void_wizard(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Void Sessions"),
+            "res_model": "service.evaluation.session.void",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"active_model": self._name, "active_ids": self.ids},
+        }
+
     # ------------------------------------------------------------ business
+    def _check_staff_scope(self):
+        """Raise unless the user supervises or manages every session's outlet."""
+        self.check_access("read")
+        if not self.env.user._service_acts_on(self.sudo().outlet_id):
+            raise AccessError(
+                self.env._(
+                    "Only the supervisors and managers of the outlet may change a session's "
+                    "callback phone or note."
+                )
+            )
+
     def _normalise_phone(self, number, company_id=None):
         """E.164 form of `number`, read with the service phone country; raises if invalid."""
         company = (
@@ -142,63 +227,17 @@ class ServiceEvaluationSession(models.Model):
         return formatted
 
     def _get_alert_recipients(self):
-        """The supervisors of the outlet, or of its nearest unit that has some, plus the
-        company's extra recipients."""
+        """[(user, how found, unit)] to alert about this session: see
+        service.evaluation.alert._find_recipients (empty when nobody is found)."""
         self.ensure_one()
-        unit = self.outlet_id.sudo()
-        while unit and not unit.supervisor_ids:
-            unit = unit.parent_id
-        return unit.supervisor_ids | self.company_id.sudo().service_alert_user_ids
+        return self.env["service.evaluation.alert"]._find_recipients(self)
 
     def _alert_negative(self):
-        """Tell the outlet's supervisors at once: SMS, live notification, activity.
-
-        Runs as the device user, who may not send SMS or read other users: the
-        notification records are created through sudo, scoped to these sessions.
-        """
-        for session in self.filtered("is_negative"):
-            supervisors = session._get_alert_recipients()
-            if not supervisors:
-                continue
-            body = self.env._(
-                "Dissatisfied customer at %(outlet)s, %(counter)s (teller %(teller)s): %(rating)s",
-                outlet=session.outlet_id.sudo().name,
-                counter=session.counter_id.name,
-                teller=session.employee_id.sudo().name or "-",
-                rating=session.option_id.name,
-            )
-            numbers = []
-            for user in supervisors:
-                phone = user.partner_id.phone
-                if not phone:
-                    continue
-                try:
-                    numbers.append(session._normalise_phone(phone))
-                except ValidationError:
-                    session.sudo()._message_log(
-                        body=self.env._("No SMS to %(name)s: invalid phone number.", name=user.name)
-                    )
-            if numbers and session.company_id.service_alert_sms:
-                self.env["sms.sms"].sudo().create(
-                    [{"number": number, "body": body} for number in numbers]
-                )
-            session_sudo = session.sudo()
-            session_sudo.activity_schedule(
-                "service_evaluation.mail_activity_type_negative_rating",
-                user_id=supervisors[0].id,
-                summary=self.env._("Call back the dissatisfied customer"),
-                note=Markup("<p>%s</p>") % body,
-            )
-            for user in supervisors:
-                user.sudo()._bus_send(
-                    "simple_notification",
-                    {
-                        "type": "danger",
-                        "sticky": True,
-                        "title": self.env._("Dissatisfied customer"),
-                        "message": body,
-                    },
-                )
+        """Alert about these sessions that just became negative: one alert per session
+        and recipient (SMS, throttled pop-up, grouped call-back activity), or a recorded
+        delivery problem when nobody can be found. Runs as the device user; the alert
+        model works through sudo, scoped to these sessions."""
+        return self.env["service.evaluation.alert"]._create_for_sessions(self)
 
     @api.model
     def _cron_expire_awaiting(self):
@@ -206,7 +245,7 @@ class ServiceEvaluationSession(models.Model):
         awaiting = self._read_group([("state", "=", "awaiting")], ["company_id"])
         for (company,) in awaiting:
             limit = fields.Datetime.now() - timedelta(seconds=company.service_rating_window)
-            self.search(
+            self.sudo().search(
                 [
                     ("company_id", "=", company.id),
                     ("state", "=", "awaiting"),

@@ -12,6 +12,12 @@ class ServiceEvaluationStarLevel(models.Model):
     _order = "period_start desc, employee_id"
 
     employee_id = fields.Many2one("hr.employee", required=True, index=True, ondelete="cascade")
+    outlet_id = fields.Many2one(
+        "service.org.unit",
+        index=True,
+        help="Where the teller served most rated customers in the period: the level is "
+        "shown to that outlet's supervisors and managers.",
+    )
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
     rated_count = fields.Integer(aggregator="sum")
@@ -37,15 +43,15 @@ class ServiceEvaluationStarLevel(models.Model):
         """(Re)compute every teller's level for the period containing `day`.
 
         With `set_current`, the employees' shown level becomes this period's.
-        Idempotent: rerunning a period overwrites its rows.
+        Idempotent: rerunning a period overwrites its rows. Star levels are facts
+        derived from sessions: only this method writes them, through sudo.
         """
+        levels_sudo = self.sudo()
+        sessions_sudo = self.env["service.evaluation.session"].sudo()
         day = day or fields.Date.context_today(self)
         if companies is None:
             companies = self.env["res.company"].browse(
-                company.id
-                for (company,) in self.env["service.evaluation.session"]._read_group(
-                    [], ["company_id"]
-                )
+                company.id for (company,) in sessions_sudo._read_group([], ["company_id"])
             )
         for company in companies:
             period_start, period_end = self._period_bounds(day, company.service_star_period)
@@ -55,24 +61,27 @@ class ServiceEvaluationStarLevel(models.Model):
                 company.service_star_4_rate,
                 company.service_star_3_rate,
             )
-            groups = self.env["service.evaluation.session"]._read_group(
+            groups = sessions_sudo._read_group(
                 [
                     ("company_id", "=", company.id),
                     ("employee_id", "!=", False),
                     ("is_rated", "=", True),
+                    ("is_voided", "=", False),
                     ("date_start", ">=", period_start),
                     ("date_start", "<", period_end + relativedelta(days=1)),
                 ],
-                ["employee_id", "is_satisfied"],
+                ["employee_id", "outlet_id", "is_satisfied"],
                 ["__count"],
             )
-            per_employee = {}
-            for employee, is_satisfied, count in groups:
+            per_employee, per_outlet = {}, {}
+            for employee, outlet, is_satisfied, count in groups:
                 rated, satisfied = per_employee.get(employee, (0, 0))
                 per_employee[employee] = (rated + count, satisfied + (count if is_satisfied else 0))
+                per_outlet.setdefault(employee, {}).setdefault(outlet, 0)
+                per_outlet[employee][outlet] += count
             existing = {
                 level.employee_id: level
-                for level in self.search(
+                for level in levels_sudo.search(
                     [("company_id", "=", company.id), ("period_start", "=", period_start)]
                 )
             }
@@ -83,6 +92,9 @@ class ServiceEvaluationStarLevel(models.Model):
                     "satisfied_count": satisfied,
                     "satisfaction_rate": satisfaction_rate(satisfied, rated),
                     "star_level": star_level(satisfied, rated, thresholds),
+                    "outlet_id": max(
+                        per_outlet[employee].items(), key=lambda item: (item[1], -item[0].id)
+                    )[0].id,
                 }
                 if employee in existing:
                     existing[employee].write(vals)
@@ -98,7 +110,13 @@ class ServiceEvaluationStarLevel(models.Model):
                     )
                 if set_current:
                     employee.sudo().service_star_level = vals["star_level"]
-            self.create(to_create)
+            # A teller whose sessions of the period were all voided has no level left.
+            unrated = {"rated_count": 0, "satisfied_count": 0, "satisfaction_rate": 0.0,
+                       "star_level": 0}  # fmt: skip
+            for employee, level in existing.items():
+                if employee not in per_employee:
+                    level.write(unrated)
+            levels_sudo.create(to_create)
         return True
 
     @api.model

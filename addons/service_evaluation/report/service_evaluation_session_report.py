@@ -7,6 +7,8 @@ from ..models.service_evaluation_session import SESSION_STATES
 class ServiceEvaluationSessionReport(models.Model):
     """Session analysis for managers: the session rows with numeric measures.
 
+    Voided sessions are left out: they count in no figure.
+
     Booleans cannot be pivot measures, so each becomes a count (0/1, summed) and a
     percentage (100/0, averaged): the average of `satisfaction_rate` over rated rows is
     the satisfaction rate, and of `prompt_rate` over all rows the prompt coverage.
@@ -21,7 +23,7 @@ class ServiceEvaluationSessionReport(models.Model):
         "service.evaluation.session": [
             "date_start", "outlet_id", "counter_id", "employee_id", "business_type_id",
             "state", "company_id", "duration", "score", "is_rated", "is_satisfied",
-            "is_negative", "reached_prompt",
+            "is_negative", "reached_prompt", "is_voided",
         ],
     }  # fmt: skip
 
@@ -61,6 +63,6 @@ class ServiceEvaluationSessionReport(models.Model):
                    CASE WHEN s.is_rated THEN s.score END AS score,
                    CASE WHEN s.date_end IS NOT NULL THEN s.duration END AS duration
               FROM service_evaluation_session s
-             WHERE s.state != 'serving'
+             WHERE s.state != 'serving' AND s.is_voided IS NOT TRUE
             """
         )

@@ -1,0 +1,373 @@
+"""Who may create, read, write and delete each model: readme/SECURITY.md, tested.
+
+Every model of service_base and service_evaluation × {teller, supervisor, branch
+manager, another branch's manager, service administrator, device user} × {create,
+read, write, unlink}, through the ORM as each user; then sessions, shifts and
+counters again over XML-RPC with the users' own logins.
+"""
+
+import xmlrpc.client
+from contextlib import contextmanager
+from datetime import timedelta
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from .common import EvaluationCommon
+
+ROLES = ("teller", "supervisor", "manager", "other_manager", "admin", "device")
+
+# model -> {role: operations allowed on a record of outlet A (branch of `manager`)}:
+# c(reate), r(ead), w(rite), u(nlink). `None` for models that belong to no unit
+# (company-wide configuration): their record is read by every role.
+MATRIX = {
+    "service.org.unit": {
+        "teller": "r", "supervisor": "r", "manager": "rwc", "other_manager": "",
+        "admin": "crwu", "device": "r",
+    },
+    "service.evaluation.counter": {
+        "teller": "r", "supervisor": "r", "manager": "rwc", "other_manager": "",
+        "admin": "crwu", "device": "r",
+    },
+    "service.evaluation.device": {
+        "teller": "", "supervisor": "r", "manager": "rwc", "other_manager": "",
+        "admin": "crwu", "device": "r",
+    },
+    # Facts: written by the ingest only (and the named methods tested elsewhere).
+    "service.evaluation.session": {
+        "teller": "r", "supervisor": "r", "manager": "r", "other_manager": "",
+        "admin": "r", "device": "r",
+    },
+    "service.evaluation.event": {
+        "teller": "", "supervisor": "", "manager": "r", "other_manager": "",
+        "admin": "r", "device": "r",
+    },
+    "service.evaluation.shift": {
+        "teller": "r", "supervisor": "r", "manager": "r", "other_manager": "",
+        "admin": "r", "device": "r",
+    },
+    "service.evaluation.star.level": {
+        "teller": "r", "supervisor": "r", "manager": "r", "other_manager": "",
+        "admin": "r", "device": "",
+    },
+    "service.evaluation.session.report": {
+        "teller": "", "supervisor": "", "manager": "r", "other_manager": "",
+        "admin": "r", "device": "",
+    },
+    # Company-wide configuration: read by all, changed by administrators.
+    "service.evaluation.business.type": {
+        "teller": "r", "supervisor": "r", "manager": "r", "other_manager": "r",
+        "admin": "crwu", "device": "r",
+    },
+    "service.evaluation.scale": {
+        "teller": "r", "supervisor": "r", "manager": "r", "other_manager": "r",
+        "admin": "crwu", "device": "r",
+    },
+    "service.evaluation.scale.option": {
+        "teller": "r", "supervisor": "r", "manager": "r", "other_manager": "r",
+        "admin": "crwu", "device": "r",
+    },
+}  # fmt: skip
+# The other branch's record is read by its manager and administrators only (and,
+# for configuration, by everyone).
+FOREIGN_READERS = {"other_manager", "admin"}
+
+
+class _Undo(Exception):
+    pass
+
+
+class AccessMatrixCommon(EvaluationCommon):
+    """EvaluationCommon plus a second branch (outlet C, counter C1, its own keypad and
+    manager), a service administrator, and one record of every model on each side."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Unit = cls.env["service.org.unit"]
+        cls.service_admin = new_test_user(
+            cls.env, "eval.service.admin", groups="service_base.service_base_group_admin"
+        )
+        cls.other_manager = new_test_user(
+            cls.env, "eval.manager.other", groups="service_base.service_base_group_manager"
+        )
+        cls.branch_2 = Unit.create(
+            {"name": "Eval Branch 2", "code": "E-BR2", "unit_type": "branch",
+             "parent_id": cls.hq.id, "manager_ids": [(4, cls.other_manager.id)]}
+        )  # fmt: skip
+        cls.outlet_c = Unit.create(
+            {"name": "Outlet C", "code": "E-C", "parent_id": cls.branch_2.id}
+        )
+        cls.counter_c1 = cls.env["service.evaluation.counter"].create(
+            {"name": "C1", "code": "E-C1", "outlet_id": cls.outlet_c.id}
+        )
+        cls.device_c1 = cls.env["service.evaluation.device"].create(
+            {"serial_number": "E-KP-C1", "counter_id": cls.counter_c1.id,
+             "device_user_id": cls.other_device_user.id}
+        )  # fmt: skip
+        cls.users = {
+            "teller": cls.teller_user_1,
+            "supervisor": cls.supervisor_a,
+            "manager": cls.manager,
+            "other_manager": cls.other_manager,
+            "admin": cls.service_admin,
+            "device": cls.device_user,
+        }
+        # Facts of each side, as the keypads made them.
+        home = cls._keypad_day(cls.device_a1, cls.device_user, "E-1001")
+        foreign = cls._keypad_day(cls.device_c1, cls.other_device_user, "E-1002")
+        cls.shift_a, cls.shift_c = home["shift"], foreign["shift"]
+        cls.session_a, cls.session_c = home["session"], foreign["session"]
+        cls.event_a, cls.event_c = home["event"], foreign["event"]
+        StarLevel = cls.env["service.evaluation.star.level"]
+        StarLevel._compute_levels(cls.t0.date())
+        cls.level_a = StarLevel.search([("employee_id", "=", cls.teller_1.id)])
+        cls.level_c = StarLevel.search([("employee_id", "=", cls.teller_2.id)])
+        Report = cls.env["service.evaluation.session.report"]
+        cls.report_a = Report.browse(cls.session_a.id)
+        cls.report_c = Report.browse(cls.session_c.id)
+
+    @classmethod
+    def _keypad_day(cls, device, device_user, teller_number):
+        base = cls.t0
+        events = [
+            {"id": f"{device.serial_number}-{n}", "device": device.serial_number, "type": kind,
+             "time": (base.replace(second=0) + delta).isoformat() + "Z", **extra}
+            for n, (kind, delta, extra) in enumerate(
+                [
+                    ("login", cls._seconds(0), {"employee": teller_number}),
+                    ("start", cls._seconds(10), {}),
+                    ("end", cls._seconds(70), {}),
+                    ("rate", cls._seconds(73), {"key": 1}),
+                ]
+            )
+        ]  # fmt: skip
+        reply = cls.env["service.evaluation.event"].with_user(device_user)._ingest(events)
+        assert all(result["status"] == "stored" for result in reply["results"]), reply
+        Shift = cls.env["service.evaluation.shift"]
+        return {
+            "shift": Shift.search([("counter_id", "=", device.counter_id.id)]),
+            "session": cls.env["service.evaluation.session"].search(
+                [("device_id", "=", device.id)]
+            ),
+            "event": cls.env["service.evaluation.event"].search(
+                [("device_id", "=", device.id)], limit=1
+            ),
+        }
+
+    @staticmethod
+    def _seconds(seconds):
+        return timedelta(seconds=seconds)
+
+
+class TestAccessMatrix(AccessMatrixCommon):
+    def _records(self):
+        """model -> (record of outlet A's side, record of outlet C's side or None,
+        values to create a record on A's side, values to write)."""
+        return {
+            "service.org.unit": (
+                self.outlet_a, self.outlet_c,
+                {"name": "New outlet", "code": "E-NEW", "parent_id": self.branch.id},
+                {"name": "Outlet A renamed"},
+            ),
+            "service.evaluation.counter": (
+                self.counter_a1, self.counter_c1,
+                {"name": "A9", "code": "E-A9", "outlet_id": self.outlet_a.id},
+                {"name": "A1 renamed"},
+            ),
+            "service.evaluation.device": (
+                self.device_a1, self.device_c1,
+                {"serial_number": "E-KP-NEW", "counter_id": self.counter_a2.id,
+                 "device_user_id": self.device_user.id},
+                {"serial_number": "E-KP-RENAMED"},
+            ),
+            "service.evaluation.session": (
+                self.session_a, self.session_c,
+                {"counter_id": self.counter_a1.id, "outlet_id": self.outlet_a.id,
+                 "company_id": self.company.id, "date_start": self.t0},
+                {"score": 100.0, "is_satisfied": True},
+            ),
+            "service.evaluation.event": (
+                self.event_a, self.event_c,
+                {"device_id": self.device_a1.id, "event_uid": "forged", "event_type": "rate",
+                 "device_time": self.t0, "key_code": 1},
+                {"outcome": "counted"},
+            ),
+            "service.evaluation.shift": (
+                self.shift_a, self.shift_c,
+                {"employee_id": self.teller_1.id, "counter_id": self.counter_a2.id,
+                 "date_start": self.t0, "date_end": self.t0},
+                {"date_end": self.t0},
+            ),
+            "service.evaluation.star.level": (
+                self.level_a, self.level_c,
+                {"employee_id": self.teller_1.id, "period_start": "2020-01-01",
+                 "period_end": "2020-01-31", "company_id": self.company.id},
+                {"star_level": 5},
+            ),
+            "service.evaluation.session.report": (self.report_a, self.report_c, None, None),
+            "service.evaluation.business.type": (
+                self.deposit, None, {"name": "Loans", "code": "E-LOAN"}, {"name": "Deposits"},
+            ),
+            "service.evaluation.scale": (
+                self.options[1].scale_id, None, None, {"name": "Renamed scale"},
+            ),
+            "service.evaluation.scale.option": (
+                self.options[1], None,
+                {"scale_id": self.options[1].scale_id.id, "name": "Extra", "key_code": 8,
+                 "score": 50},
+                {"name": "Renamed"},
+            ),
+        }  # fmt: skip
+
+    def _allowed(self, method, *args):
+        """Whether the call is allowed; what it did is undone either way."""
+        try:
+            with self._rolled_back():
+                method(*args)
+        except (AccessError, UserError):
+            return False
+        return True
+
+    @contextmanager
+    def _rolled_back(self):
+        """Whatever the block did (an allowed create or unlink) is undone after it."""
+        try:
+            with self.env.cr.savepoint():
+                yield
+                raise _Undo
+        except _Undo:
+            self.env.invalidate_all()
+
+    def test_matrix(self):
+        self.assertEqual(set(MATRIX), set(self._records()))
+        for model, (home, foreign, create_vals, write_vals) in self._records().items():
+            self.assertTrue(home, f"fixture of {model}")
+            for role in ROLES:
+                user = self.users[role]
+                expected = MATRIX[model][role]
+                Model = self.env[model].with_user(user)
+                with self.subTest(model=model, role=role), self._rolled_back():
+                    try:
+                        seen = Model.search([("id", "in", (home | (foreign or home)).ids)])
+                    except AccessError:  # no access right at all
+                        seen = Model.browse()
+                    self.assertEqual("r" in expected, home in seen, "read")
+                    if foreign is not None:
+                        self.assertEqual(role in FOREIGN_READERS, foreign in seen, "read other")
+                    if "r" in expected:
+                        home.with_user(user).read(["display_name"])
+                    if write_vals:
+                        allowed = self._allowed(home.with_user(user).write, write_vals)
+                        self.assertEqual("w" in expected, allowed, "write")
+                    if create_vals:
+                        allowed = self._allowed(Model.create, create_vals)
+                        self.assertEqual("c" in expected, allowed, "create")
+                    disposable = self.env[model].create(create_vals) if create_vals else home
+                    allowed = self._allowed(disposable.with_user(user).unlink)
+                    self.assertEqual("u" in expected, allowed, "unlink")
+
+    def test_teller_never_sees_negative_ratings(self):
+        """Hidden from a teller under every path: search, read, grouped reads, export,
+        the analysis, the counters kanban figures, star-level details."""
+        negative = self.ingest(self.rated_flow(400, 4))
+        self.assertTrue(negative)
+        session = self.sessions().filtered("is_negative")
+        self.assertTrue(session)
+        session.employee_id = self.teller_1  # as superuser: the fixture's teller
+        Session = self.env["service.evaluation.session"].with_user(self.teller_user_1)
+        self.assertNotIn(session, Session.search([]))
+        with self.assertRaises(AccessError):
+            session.with_user(self.teller_user_1).read(["option_id"])
+        groups = Session._read_group([("is_negative", "=", True)], [], ["__count"])
+        self.assertEqual(groups[0][0], 0)
+        formatted = Session.formatted_read_group([], ["option_id"], ["__count"])
+        self.assertNotIn(
+            self.options[4].id,
+            [group["option_id"] and group["option_id"][0] for group in formatted],
+        )
+        self.teller_user_1.group_ids += self.env.ref("base.group_allow_export")
+        exported = Session.search([]).export_data(["option_id/id", "is_negative"])["datas"]
+        self.assertNotIn(True, [row[1] for row in exported])
+        with self.assertRaises(AccessError):
+            self.env["service.evaluation.session.report"].with_user(self.teller_user_1).search([])
+        counter = self.counter_a1.with_user(self.teller_user_1)
+        counter.invalidate_recordset()
+        self.assertEqual(
+            counter.session_count, len(Session.search([("counter_id", "=", counter.id)]))
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestAccessOverXmlRpc(HttpCase, AccessMatrixCommon):
+    """Sessions, shifts and counters over XML-RPC, with the users' own passwords."""
+
+    def call(self, role, model, method, *args, **kwargs):
+        user = self.users[role]
+        return self.xmlrpc_object.execute_kw(
+            self.env.cr.dbname, user.id, user.login, model, method, list(args), kwargs
+        )
+
+    def assert_refused(self, role, model, method, *args, **kwargs):
+        with self.assertRaises(xmlrpc.client.Fault) as refused:
+            self.call(role, model, method, *args, **kwargs)
+        self.assertRegex(refused.exception.faultString, "(not allowed|access|Only)")
+
+    def test_ratings_cannot_be_rewritten(self):
+        # Finding 1: a teller raised their own rating, a manager rewrote their branch's.
+        self.assert_refused(
+            "teller", "service.evaluation.session", "write", [self.session_a.id],
+            {"score": 100, "is_satisfied": True},
+        )  # fmt: skip
+        for role in ("manager", "admin"):
+            self.assert_refused(
+                role, "service.evaluation.session", "write", [self.session_a.id],
+                {"score": 0, "is_negative": True},
+            )  # fmt: skip
+            self.assert_refused(role, "service.evaluation.session", "unlink", [self.session_a.id])
+            self.assert_refused(
+                role, "service.evaluation.session", "create",
+                [{"counter_id": self.counter_a1.id, "outlet_id": self.outlet_a.id,
+                  "company_id": self.company.id, "date_start": "2026-01-01 09:00:00"}],
+            )  # fmt: skip
+        self.session_a.invalidate_recordset()
+        self.assertEqual(self.session_a.option_id, self.options[1])
+        self.assertFalse(self.session_a.is_negative)
+        # What staff may change goes through the checked method.
+        self.call("supervisor", "service.evaluation.session", "action_set_callback",
+                  [self.session_a.id], customer_phone="138 0013 8001")  # fmt: skip
+        self.session_a.invalidate_recordset()
+        self.assertEqual(self.session_a.customer_phone, "+8613800138001")
+        self.assert_refused(
+            "other_manager", "service.evaluation.session", "action_set_callback",
+            [self.session_a.id], customer_phone="138 0013 8002",
+        )  # fmt: skip
+
+    def test_shifts_are_facts(self):
+        self.assert_refused(
+            "teller", "service.evaluation.shift", "write", [self.shift_a.id],
+            {"date_start": "2020-01-01 08:00:00"},
+        )  # fmt: skip
+        self.assert_refused("manager", "service.evaluation.shift", "unlink", [self.shift_a.id])
+        self.assert_refused(
+            "other_manager", "service.evaluation.shift", "action_correct", [self.shift_a.id],
+            "2020-01-01 08:00:00", False, "typo",
+        )  # fmt: skip
+
+    def test_counters_do_not_leak_across_branches(self):
+        # Finding 2: another branch's manager and a supervisor read the east counters.
+        ids = [self.counter_a1.id, self.counter_b1.id, self.counter_c1.id]
+        seen = {
+            role: set(self.call(role, "service.evaluation.counter", "search", [("id", "in", ids)]))
+            for role in ("supervisor", "manager", "other_manager")
+        }
+        self.assertEqual(seen["supervisor"], {self.counter_a1.id})
+        self.assertEqual(seen["manager"], {self.counter_a1.id, self.counter_b1.id})
+        self.assertEqual(seen["other_manager"], {self.counter_c1.id})
+        self.assert_refused(
+            "other_manager", "service.evaluation.counter", "read", [self.counter_a1.id], ["name"]
+        )
+        self.assert_refused(
+            "supervisor", "service.evaluation.counter", "write", [self.counter_a1.id],
+            {"name": "mine"},
+        )  # fmt: skip

@@ -1,0 +1,2 @@
+from . import service_evaluation_session_void
+from . import service_evaluation_shift_correction
