@@ -46,6 +46,11 @@ class ResCompany(models.Model):
         string="Extra Alert Recipients",
         help="Also alerted on every negative rating, besides the outlet's supervisors.",
     )
+    service_alert_popup_interval = fields.Integer(
+        default=5,
+        help="Minutes: at most one pop-up per alert recipient in this time; the next one "
+        "counts the dissatisfied customers in between (every one still gets its alert).",
+    )
 
     @api.model
     @tools.ormcache("company_id")

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ResConfigSettings(models.TransientModel):
@@ -20,3 +20,13 @@ class ResConfigSettings(models.TransientModel):
     service_alert_user_ids = fields.Many2many(
         related="company_id.service_alert_user_ids", readonly=False
     )
+    service_alert_popup_interval = fields.Integer(
+        related="company_id.service_alert_popup_interval", readonly=False
+    )
+    service_alert_sms_warning = fields.Char(compute="_compute_service_alert_sms_warning")
+
+    @api.depends("company_id")
+    def _compute_service_alert_sms_warning(self):
+        Alert = self.env["service.evaluation.alert"]
+        for settings in self:
+            settings.service_alert_sms_warning = Alert._get_sms_gateway_warning(settings.company_id)
