@@ -7,12 +7,17 @@ with the rest of the batch.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
 EVENT_TYPES = ("start", "end", "rate", "login", "logout", "heartbeat")
 MAX_UID_LENGTH = 64
 MAX_KEY = 8  # keypads have at most 8 rating keys
+# What PostgreSQL text cannot hold: NUL, and lone surrogates (JSON's "\udxxx" escapes
+# deliver them; they have no UTF-8 form). Reaching the database, either one fails the
+# whole statement, so the whole batch.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class EventError(Exception):
@@ -37,7 +42,11 @@ class ParsedEvent(NamedTuple):  # a NamedTuple: built 100 times a batch, twice a
 
 
 def parse_time(value) -> datetime:
-    """ISO 8601 with an offset ("2026-11-22T09:30:00.250+08:00", "...Z") or epoch ms."""
+    """ISO 8601 with an offset ("2026-11-22T09:30:00.250+08:00", "...Z") or epoch ms.
+
+    Any time that parses is between years 1 and 9999 in UTC, so PostgreSQL can store it
+    (the company's limits, check_device_time, refuse the absurd ones).
+    """
     if isinstance(value, bool):
         raise EventError("malformed_time", f"time must be ISO 8601 or epoch ms, not {value!r}")
     if isinstance(value, int | float):
@@ -48,6 +57,8 @@ def parse_time(value) -> datetime:
                 "malformed_time", f"epoch milliseconds out of range: {value}"
             ) from None
     elif isinstance(value, str):
+        if UNSTORABLE.search(value):  # fromisoformat would stop at a NUL and accept it
+            raise EventError("malformed_time", f"not an ISO 8601 time: {value!r}")
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
@@ -56,7 +67,10 @@ def parse_time(value) -> datetime:
             raise EventError("malformed_time", f"time without a UTC offset: {value!r}")
     else:
         raise EventError("malformed_time", "time is missing")
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    try:
+        return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise EventError("malformed_time", f"time out of range: {value!r}") from None
 
 
 def _text(raw: dict, name: str, max_length: int = 64) -> str | None:
@@ -68,6 +82,11 @@ def _text(raw: dict, name: str, max_length: int = 64) -> str | None:
     value = str(value).strip()
     if len(value) > max_length:
         raise EventError("malformed_event", f"{name} is longer than {max_length} characters")
+    if UNSTORABLE.search(value):
+        raise EventError(
+            "malformed_event",
+            f"{name} contains a character that cannot be stored (NUL or a lone surrogate)",
+        )
     return value
 
 
