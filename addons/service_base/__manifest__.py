@@ -1,7 +1,7 @@
 {
     "name": "Service Base",
     "summary": "Organisation tree (HQ, branches, outlets), service roles and the Service menu",
-    "version": "19.0.1.0.0",
+    "version": "19.0.1.1.0",
     "category": "Services",
     "website": "https://github.com/service-quality-suite/service-quality-suite",
     "author": "Service Quality Suite contributors",

@@ -24,6 +24,7 @@
         "views/service_evaluation_session_views.xml",
         "views/service_evaluation_counter_views.xml",
         "views/service_evaluation_shift_views.xml",
+        "wizard/service_evaluation_session_callback_views.xml",
         "wizard/service_evaluation_session_void_views.xml",
         "wizard/service_evaluation_shift_correction_views.xml",
         "views/service_evaluation_event_views.xml",

@@ -133,6 +133,24 @@ class ServiceOrgUnit(models.Model):
             "context": {"default_parent_id": self.id, "default_company_id": self.company_id.id},
         }
 
+    # ------------------------------------------------------------ web
+    @api.model
+    def hierarchy_read(self, domain, specification, parent_field, child_field=None, order=None):
+        """The Organisation chart of a user who sees a single unit (a supervisor's outlet).
+
+        web_hierarchy shows the parent of a lone unit for context, reading it as the user;
+        the record rules open a unit and what lies below it, not its ancestors (whose
+        names are in ``complete_name`` already), so that read raised an AccessError. The
+        lone unit is then the top of the chart, with its sub-units.
+        """
+        units = self.search(domain, order=order)
+        parent = units[parent_field] if len(units) == 1 else units.browse()
+        if not parent or parent.has_access("read"):
+            return super().hierarchy_read(domain, specification, parent_field, child_field, order)
+        specification.setdefault(parent_field, {"fields": {"display_name": {}}})
+        children = self.search([(parent_field, "=", units.id), ("id", "!=", units.id)], order=order)
+        return (units + children).web_read(specification)
+
     # ------------------------------------------------------------ business
     def _get_subtree(self):
         """These units and all their descendants (active ones), as one recordset."""

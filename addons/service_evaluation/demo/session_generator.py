@@ -1,5 +1,5 @@
-"""Demo history for the 西区 outlets: three months of sessions and shifts, teller photos
-and star levels. Called by the post_init_hook when the module is installed with demo data.
+"""Demo history for the 西区 and 东区 outlets: three months of sessions and shifts, teller
+photos and star levels. Called by the post_init_hook when the module is installed with demo data.
 
 Sessions and shifts are written with multi-row INSERTs (a few thousand rows per
 statement) in time order, so ids grow with time as they would from real keypads; the
@@ -10,11 +10,13 @@ tools/session_replay.py would have produced from the keypad events:
   serving cancels it (no End: no prompt, duration 0);
 - after End the customer has `service_rating_window` seconds to press a key; no press
   leaves the session unrated;
-- the session belongs to the teller on duty (one shift per teller and day).
+- the session belongs to the teller on duty (one shift per teller and day);
+- a branch's tellers work at its counters only (POOLS), so branch scoping shows.
 
-Everything is drawn from `random.Random(19)`, so two installs on the same day give the
-same demo. Profiles worth showing: tellers 1-3 are clearly better than 4-6, and tellers
-7-8 are worse *and* prompt selectively (they skip End for ~35% of their customers).
+Everything is drawn from `random.Random(19)` (西区) and `random.Random(20)` (东区), so two
+installs on the same day give the same demo. Profiles worth showing: tellers 1-3 are
+clearly better than 4-6, and tellers 7-8 are worse *and* prompt selectively (they skip
+End for ~35% of their customers); in 东区, teller 12 does the same.
 """
 
 import base64
@@ -46,6 +48,13 @@ COUNTER_XMLIDS = [
     "service_evaluation.counter_chegongzhuang_3_demo",
 ]
 TELLER_XMLIDS = [f"service_evaluation.employee_teller_{n}_demo" for n in range(1, 9)]
+EAST_COUNTER_XMLIDS = [
+    "service_evaluation.counter_guomao_1_demo",
+    "service_evaluation.counter_guomao_2_demo",
+    "service_evaluation.counter_wangjing_1_demo",
+    "service_evaluation.counter_wangjing_2_demo",
+]
+EAST_TELLER_XMLIDS = [f"service_evaluation.employee_teller_{n}_demo" for n in range(9, 13)]
 
 # Per teller: probability of pressing End (prompt coverage), and the weights of
 # (very satisfied, satisfied, neutral, dissatisfied) among the rated sessions.
@@ -58,6 +67,18 @@ TELLER_PROFILES = [
     (0.93, (63.0, 30.5, 4.5, 2.0)),  # 6 吴昊   ~93.5 %
     (0.68, (50.0, 39.0, 7.5, 3.5)),  # 7 徐丽   ~89 %, selective prompting
     (0.62, (42.0, 42.0, 10.0, 6.0)),  # 8 孙鹏   ~84 %, selective prompting
+]
+EAST_TELLER_PROFILES = [
+    (0.94, (78.0, 19.5, 1.5, 1.0)),  # 9  马超   ~97.5 %
+    (0.93, (64.0, 30.0, 4.0, 2.0)),  # 10 林晓   ~94 %
+    (0.92, (60.0, 33.0, 5.0, 2.0)),  # 11 郭敏   ~93 %
+    (0.66, (46.0, 40.0, 9.0, 5.0)),  # 12 何军   ~86 %, selective prompting
+]
+# One pool per branch: (counters, tellers, profiles, seed). The 西区 pool comes first
+# with the original seed, so adding 东区 left its history as it was.
+POOLS = [
+    (COUNTER_XMLIDS, TELLER_XMLIDS, TELLER_PROFILES, SEED),
+    (EAST_COUNTER_XMLIDS, EAST_TELLER_XMLIDS, EAST_TELLER_PROFILES, SEED + 1),
 ]
 RATED_RATE = 0.88  # of the prompted sessions
 # How the dissatisfied customers of an outlet that asks for a reason split over the
@@ -134,28 +155,47 @@ SHIFT_COLUMNS = (
 def generate_demo_sessions(env):
     """Photos, ~3 months of sessions and shifts, star levels; for the demo data only."""
     started = time.monotonic()
-    counters = [env.ref(xmlid, raise_if_not_found=False) for xmlid in COUNTER_XMLIDS]
-    tellers = [env.ref(xmlid, raise_if_not_found=False) for xmlid in TELLER_XMLIDS]
-    counters = [counter for counter in counters if counter]
-    tellers = [teller for teller in tellers if teller]
-    if not counters or len(tellers) < len(counters):
-        _logger.warning("Demo counters or tellers missing: no demo sessions generated.")
+    pools = []
+    for counter_xmlids, teller_xmlids, profiles, seed in POOLS:
+        counters = [env.ref(xmlid, raise_if_not_found=False) for xmlid in counter_xmlids]
+        tellers = [env.ref(xmlid, raise_if_not_found=False) for xmlid in teller_xmlids]
+        counters = [counter for counter in counters if counter]
+        tellers = [teller for teller in tellers if teller]
+        if not counters or len(tellers) < len(counters):
+            _logger.warning("Demo counters or tellers missing: no demo sessions for %s.", seed)
+            continue
+        pools.append((counters, tellers, profiles, seed))
+    if not pools:
         return
 
-    _set_teller_photos(tellers)
+    _set_teller_photos([teller for _counters, tellers, *_rest in pools for teller in tellers])
     env.flush_all()
 
-    rng = random.Random(SEED)
     now = fields.Datetime.now().replace(microsecond=0)
-    generator = _Generator(env, rng, counters, tellers, now)
-    generator.run()
+    generators = []
+    for counters, tellers, profiles, seed in pools:
+        generator = _Generator(env, random.Random(seed), counters, tellers, profiles, now)
+        generator.run()
+        generators.append(generator)
+    # All branches in time order, so ids grow with time as from real keypads.
+    sessions = sorted(
+        (row for generator in generators for row in generator.sessions), key=lambda row: row[8]
+    )
+    shifts = sorted(
+        (row for generator in generators for row in generator.shifts), key=lambda row: row[5]
+    )
 
-    _insert(env.cr, "service_evaluation_shift", SHIFT_COLUMNS, generator.shifts, now)
+    _insert(env.cr, "service_evaluation_shift", SHIFT_COLUMNS, shifts, now)
     # Sessions have no audit columns (_log_access = False): their events are the audit.
-    _insert(env.cr, "service_evaluation_session", SESSION_COLUMNS, generator.sessions)
+    _insert(env.cr, "service_evaluation_session", SESSION_COLUMNS, sessions)
     # The keypads were heard from just now: the live kanban shows them online (until the
     # hardware proxy's heartbeats take over, or 3 minutes without any).
-    device_ids = tuple(device_id for device_id in generator.devices.values() if device_id)
+    device_ids = tuple(
+        device_id
+        for generator in generators
+        for device_id in generator.devices.values()
+        if device_id
+    )
     if device_ids:
         env.cr.execute(
             SQL(
@@ -172,23 +212,24 @@ def generate_demo_sessions(env):
     _logger.info(
         "Demo data: %s sessions and %s shifts for %s counters and %s tellers, "
         "%s days up to %s, in %.1f s",
-        len(generator.sessions),
-        len(generator.shifts),
-        len(counters),
-        len(tellers),
-        generator.day_count,
-        generator.today,
+        len(sessions),
+        len(shifts),
+        sum(len(counters) for counters, *_rest in pools),
+        sum(len(tellers) for _counters, tellers, *_rest in pools),
+        generators[0].day_count,
+        generators[0].today,
         time.monotonic() - started,
     )
 
 
 # ---------------------------------------------------------------------------- sessions
 class _Generator:
-    def __init__(self, env, rng, counters, tellers, now):
+    def __init__(self, env, rng, counters, tellers, profiles, now):
         self.env = env
         self.rng = rng
         self.counters = counters
         self.tellers = tellers
+        self.profiles = profiles
         self.now = now  # UTC, naive
         self.now_local = _to_local(now)
         self.today = self.now_local.date()
@@ -208,7 +249,7 @@ class _Generator:
                 for business_type in counter.business_type_ids
             ] or [(None, DEFAULT_DURATION)]
             options = Scale._get_for_outlet(counter.outlet_id).option_ids.sorted("key_code")
-            for index, (_prompt, weights) in enumerate(TELLER_PROFILES[: len(tellers)]):
+            for index, (_prompt, weights) in enumerate(profiles[: len(tellers)]):
                 self.rating_choices[counter.id, index] = _rating_choices(options, weights)
 
     def run(self):
@@ -221,8 +262,6 @@ class _Generator:
             if weekday != 6:
                 self._day(day, weekday, is_today)
             day += timedelta(days=1)
-        self.sessions.sort(key=lambda row: row[8])  # date_start
-        self.shifts.sort(key=lambda row: row[5])
 
     def _day(self, day, weekday, is_today):
         rng = self.rng
@@ -266,7 +305,7 @@ class _Generator:
             for hour in rng.choices(hours, weights, k=volume)
         )
         end_limit = self.now_local - timedelta(minutes=7) if is_today else None
-        prompt_rate = TELLER_PROFILES[teller_index][0]
+        prompt_rate = self.profiles[teller_index][0]
         cursor = max(opening, shift_start + timedelta(minutes=3))
         last_end = cursor
         pending = None  # a session without End is cancelled only once the next one starts

@@ -1,9 +1,11 @@
 from . import hr_employee
+from . import hr_employee_public
 from . import ir_http
 from . import res_company
 from . import res_config_settings
 from . import res_users
 from . import res_users_apikeys
+from . import service_evaluation_alert
 from . import service_evaluation_business_type
 from . import service_evaluation_counter
 from . import service_evaluation_device
@@ -14,3 +16,4 @@ from . import service_evaluation_session
 from . import service_evaluation_shift
 from . import service_evaluation_star_level
 from . import service_org_unit
+from . import sms_tracker

@@ -1,12 +1,24 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+SERVICE_USER = "service_base.service_base_group_user"
 
 
 class HrEmployee(models.Model):
+    """Tellers are employees with an employee number (工号).
+
+    What every internal user may read of an employee must also be on
+    hr.employee.public (models/hr_employee_public.py): without access to hr.employee
+    (HR officers, or the Service groups), Odoo reads employees through that view and
+    refuses any other field not restricted to groups the user lacks.
+    """
+
+    _name = "hr.employee"
     # What keypads display of the teller on duty is cached
     # (service.evaluation.counter._get_tellers_on_duty).
     _inherit = ["hr.employee", "service.cache.mixin"]
     _cache_fields = frozenset({"name", "service_employee_number", "service_star_level"})
 
+    # Public (shown on keypads): also on hr.employee.public.
     service_employee_number = fields.Char(
         string="Employee Number",
         index="btree_not_null",
@@ -19,16 +31,44 @@ class HrEmployee(models.Model):
         readonly=True,
         copy=False,
         groups="base.group_user",
+        aggregator="avg",
         help="Current star level (2 to 5; 0 when not yet rated enough), from the last period.",
     )
+    # For the Service groups; read with their own access rights and record rules.
     service_star_level_ids = fields.One2many(
         "service.evaluation.star.level",
         "employee_id",
         string="Star Level History",
-        groups="base.group_user",
+        groups=SERVICE_USER,
     )
     service_session_count = fields.Integer(
-        compute="_compute_service_session_count", groups="base.group_user"
+        string="Sessions", compute="_compute_service_session_count", groups=SERVICE_USER
+    )
+    service_shift_id = fields.Many2one(
+        "service.evaluation.shift",
+        string="Current Shift",
+        compute="_compute_service_shift_id",
+        groups=SERVICE_USER,
+        help="The open shift (上柜, not ended yet) of this teller, among the shifts you may see.",
+    )
+    service_counter_id = fields.Many2one(
+        "service.evaluation.counter",
+        string="On Duty At",
+        compute="_compute_service_shift_id",
+        groups=SERVICE_USER,
+    )
+    service_outlet_id = fields.Many2one(
+        "service.org.unit",
+        string="Outlet on Duty",
+        compute="_compute_service_shift_id",
+        search="_search_service_outlet_id",
+        groups=SERVICE_USER,
+    )
+    service_on_duty = fields.Boolean(
+        string="On Duty",
+        compute="_compute_service_shift_id",
+        search="_search_service_on_duty",
+        groups=SERVICE_USER,
     )
 
     _service_employee_number_uniq = models.UniqueIndex(
@@ -36,15 +76,34 @@ class HrEmployee(models.Model):
         "This employee number is already used in the company.",
     )
 
+    # ------------------------------------------------------------ computes
+    @api.depends_context("uid")
     def _compute_service_session_count(self):
-        counts = dict(
-            self.env["service.evaluation.session"]._read_group(
-                [("employee_id", "in", self.ids)], ["employee_id"], ["__count"]
-            )
-        )
+        counts = self._service_session_counts(self.filtered("id").ids)
         for employee in self:
-            employee.service_session_count = counts.get(employee, 0)
+            employee.service_session_count = counts.get(employee.id, 0)
 
+    @api.depends_context("uid")
+    def _compute_service_shift_id(self):
+        shifts = self._service_open_shifts(self.filtered("id").ids)
+        for employee in self:
+            shift = shifts.get(employee.id, self.env["service.evaluation.shift"])
+            employee.service_shift_id = shift
+            employee.service_counter_id = shift.counter_id
+            employee.service_outlet_id = shift.outlet_id
+            employee.service_on_duty = bool(shift)
+
+    def _search_service_on_duty(self, operator, value):
+        if operator != "in":
+            return NotImplemented
+        return [("id", "in", self._service_on_duty_ids([]))]
+
+    def _search_service_outlet_id(self, operator, value):
+        if operator.startswith("not "):
+            return NotImplemented
+        return [("id", "in", self._service_on_duty_ids([("outlet_id", operator, value)]))]
+
+    # ------------------------------------------------------------ actions
     def action_open_service_sessions(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
@@ -52,3 +111,31 @@ class HrEmployee(models.Model):
         )
         action["domain"] = [("employee_id", "=", self.id)]
         return action
+
+    # ------------------------------------------------------------ business
+    # Also used by hr.employee.public, whose ids are the employees'. Sessions and shifts
+    # are read as the user: a teller counts their own, a supervisor their outlets'.
+    @api.model
+    def _service_session_counts(self, employee_ids):
+        """{employee id: number of sessions the user may see}."""
+        groups = self.env["service.evaluation.session"]._read_group(
+            [("employee_id", "in", employee_ids)], ["employee_id"], ["__count"]
+        )
+        return {employee.id: count for employee, count in groups}
+
+    @api.model
+    def _service_open_shifts(self, employee_ids):
+        """{employee id: their open shift (the latest if several)} among those the user sees."""
+        shifts = self.env["service.evaluation.shift"].search(
+            [("employee_id", "in", employee_ids), ("date_end", "=", False)],
+            order="date_start, id",
+        )
+        return {shift.employee_id.id: shift for shift in shifts}
+
+    @api.model
+    def _service_on_duty_ids(self, shift_domain):
+        """Ids of the employees with an open shift matching `shift_domain` (as the user)."""
+        shifts = self.env["service.evaluation.shift"].search_fetch(
+            [("date_end", "=", False), *shift_domain], ["employee_id"]
+        )
+        return shifts.employee_id.ids

@@ -81,28 +81,33 @@ class ServiceEvaluationCounter(models.Model):
 
     @api.depends_context("uid")
     def _compute_live(self):
+        # The state of a counter one may read and who is on duty there are no secret (the
+        # keypad shows them): read through sudo, so a teller sees their colleagues'
+        # counters live too. The session itself is linked only if the user may read it.
         Session = self.env["service.evaluation.session"]
         open_sessions = {
-            session.counter_id: session
-            for session in Session.search(
+            session.counter_id.id: session
+            for session in Session.sudo().search(
                 [("counter_id", "in", self.ids), ("state", "in", ("serving", "awaiting"))],
                 order="date_start",
             )
         }
-        # Who is on duty at a counter one may read is no secret (the keypad shows it):
-        # read through sudo, so a teller sees their colleagues at the outlet's counters.
         shifts = {
             shift.counter_id.id: shift.employee_id.id
             for shift in self.env["service.evaluation.shift"]
             .sudo()
             .search([("counter_id", "in", self.ids), ("date_end", "=", False)], order="date_start")
         }
+        readable = Session.browse(
+            session.id for session in open_sessions.values()
+        )._filtered_access("read")
         Employee = self.env["hr.employee"]
         for counter in self:
-            session = open_sessions.get(counter, Session)
-            counter.current_session_id = session
+            session = open_sessions.get(counter.id, Session.sudo())
+            counter.current_session_id = Session.browse(session.id) & readable
             counter.current_employee_id = Employee.browse(shifts.get(counter.id))
-            if counter.device_ids and not any(counter.device_ids.mapped("is_online")):
+            devices = counter.sudo().device_ids
+            if devices and not any(devices.mapped("is_online")):
                 counter.live_state = "offline"
             else:
                 counter.live_state = session.state if session else "idle"

@@ -187,6 +187,18 @@ class ServiceEvaluationSession(models.Model):
         )
         return True
 
+    def action_open_callback(self):
+        self.ensure_one()
+        self._check_staff_scope()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Callback"),
+            "res_model": "service.evaluation.session.callback",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_session_id": self.id},
+        }
+
     def action_open_void_wizard(self):
         return {
             "type": "ir.actions.act_window",

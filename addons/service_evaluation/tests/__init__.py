@@ -5,9 +5,11 @@ from . import test_ingest
 from . import test_event_parsing
 from . import test_facts
 from . import test_report
+from . import test_roles
 from . import test_alerts
 from . import test_security
 from . import test_session_replay
 from . import test_shifts
 from . import test_star_levels
 from . import test_ui
+from . import test_views

@@ -267,6 +267,16 @@ class TestAccessMatrix(AccessMatrixCommon):
                     allowed = self._allowed(disposable.with_user(user).unlink)
                     self.assertEqual("u" in expected, allowed, "unlink")
 
+    def test_a_teller_sees_the_outlets_counters_live(self):
+        reply = self.ingest([self.event("start", 300, self.device_a2)])
+        self.assertEqual(reply["results"][0]["status"], "stored")
+        counters = self.env["service.evaluation.counter"].with_user(self.teller_user_1)
+        seen = counters.search([("id", "in", (self.counter_a2 | self.counter_b1).ids)])
+        self.assertEqual(seen, self.counter_a2, "the outlet they work at, not the sibling")
+        self.assertEqual(seen.live_state, "serving")
+        self.assertFalse(seen.current_session_id, "a colleague's session stays theirs")
+        self.assertTrue(self.counter_a2.with_user(self.supervisor_a).current_session_id)
+
     def test_teller_never_sees_negative_ratings(self):
         """Hidden from a teller under every path: search, read, grouped reads, export,
         the analysis, the counters kanban figures, star-level details."""

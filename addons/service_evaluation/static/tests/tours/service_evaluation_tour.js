@@ -48,8 +48,27 @@ registry.category("web_tour.tours").add("service_evaluation_counter_kanban_tour"
             trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Serving')",
         },
         {
-            content: "The customer phone can be filled in for a callback",
-            trigger: ".o_form_view .o_field_widget[name='customer_phone'] input",
+            content: "Sessions are facts: the form is read-only",
+            trigger: ".o_form_view .o_form_readonly, .o_form_view .o_field_widget[name='customer_phone']:not(:has(input))",
+        },
+        {
+            content: "The outlet's staff record a callback phone",
+            trigger: ".o_form_view .o_statusbar_buttons button[name='action_open_callback']",
+            run: "click",
+        },
+        {
+            content: "Type the customer's phone",
+            trigger: ".modal .o_field_widget[name='customer_phone'] input",
+            run: "edit +86 138 0013 8001",
+        },
+        {
+            content: "Save it",
+            trigger: ".modal .modal-footer button[name='action_save']",
+            run: "click",
+        },
+        {
+            content: "The session shows the phone in E.164 form",
+            trigger: ".o_form_view .o_field_widget[name='customer_phone']:contains('+8613800138001')",
         },
     ],
 });

@@ -1,0 +1,210 @@
+from datetime import timedelta
+
+from odoo import fields
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from .common import EvaluationCommon
+
+SERVICE_USER = "service_base.service_base_group_user"
+SERVICE_MANAGER = "service_base.service_base_group_manager"
+SERVICE_ADMIN = "service_base.service_base_group_admin"
+CLICK_EVERYWHERE = (
+    "odoo.loader.modules.get('@web/webclient/clickbot/clickbot_loader')"
+    ".startClickEverywhere('service_base.service_base_menu_root');"
+)
+
+
+class RolesCommon(EvaluationCommon):
+    """EvaluationCommon plus a second branch (manager, outlet C, counter C1, teller 3),
+    a service administrator and an internal user outside the Service groups.
+
+    On duty now: teller 1 at A1, teller 3 at C1; teller 2 had a shift yesterday.
+    One session each for teller 1 (A1) and teller 3 (C1).
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Unit = cls.env["service.org.unit"]
+        cls.other_manager = new_test_user(cls.env, "eval.manager.other", groups=SERVICE_MANAGER)
+        cls.service_admin = new_test_user(cls.env, "eval.service.admin", groups=SERVICE_ADMIN)
+        cls.internal_user = new_test_user(cls.env, "eval.internal", groups="base.group_user")
+        cls.other_branch = Unit.create(
+            {
+                "name": "Other Branch",
+                "code": "E-BR2",
+                "unit_type": "branch",
+                "parent_id": cls.hq.id,
+                "manager_ids": [(4, cls.other_manager.id)],
+            }
+        )
+        cls.outlet_c = Unit.create(
+            {"name": "Outlet C", "code": "E-C", "parent_id": cls.other_branch.id}
+        )
+        cls.counter_c1 = cls.env["service.evaluation.counter"].create(
+            {"name": "C1", "code": "E-C1", "outlet_id": cls.outlet_c.id}
+        )
+        cls.teller_3 = cls.env["hr.employee"].create(
+            {"name": "Teller Three", "service_employee_number": "E-1003"}
+        )
+        now = fields.Datetime.now()
+        cls.env["service.evaluation.shift"].create(
+            [
+                {"employee_id": cls.teller_1.id, "counter_id": cls.counter_a1.id,
+                 "date_start": now - timedelta(hours=1)},
+                {"employee_id": cls.teller_3.id, "counter_id": cls.counter_c1.id,
+                 "date_start": now - timedelta(hours=1)},
+                {"employee_id": cls.teller_2.id, "counter_id": cls.counter_a2.id,
+                 "date_start": now - timedelta(days=1, hours=8),
+                 "date_end": now - timedelta(days=1)},
+            ]
+        )  # fmt: skip
+        cls.env["service.evaluation.session"].create(
+            [
+                {"counter_id": counter.id, "outlet_id": counter.outlet_id.id,
+                 "employee_id": teller.id, "company_id": cls.company.id,
+                 "date_start": now - timedelta(minutes=30), "state": "serving", "source": "web"}
+                for counter, teller in ((cls.counter_a1, cls.teller_1),
+                                        (cls.counter_c1, cls.teller_3))
+            ]
+        )  # fmt: skip
+        cls.roles = {
+            "teller": cls.teller_user_1,
+            "supervisor": cls.supervisor_a,
+            "branch manager": cls.manager,
+            "other branch manager": cls.other_manager,
+            "service administrator": cls.service_admin,
+        }
+
+
+class TestRoles(RolesCommon):
+    def test_supervisor_organisation_chart(self):
+        """A supervisor of one outlet opens Service → Organisation (a hierarchy view):
+        the web client asks for the roots, then for everything it may read."""
+        Unit = self.env["service.org.unit"].with_user(self.supervisor_a)
+        spec = {"name": {}, "child_ids": {}}
+        self.assertEqual(Unit.hierarchy_read([("parent_id", "=", False)], spec, "parent_id"), [])
+        chart = Unit.hierarchy_read([], dict(spec), "parent_id", "child_ids")
+        self.assertEqual([unit["id"] for unit in chart], self.outlet_a.ids)
+        self.assertEqual(chart[0]["parent_id"]["id"], self.branch.id, "its parent is named")
+        # A manager's chart is their branch and its outlets, as before.
+        chart = (
+            self.env["service.org.unit"]
+            .with_user(self.other_manager)
+            .hierarchy_read([], dict(spec), "parent_id", "child_ids")
+        )
+        self.assertEqual({unit["id"] for unit in chart}, {self.other_branch.id, self.outlet_c.id})
+
+    def test_internal_user_reads_employees(self):
+        """Odoo's hr test_employee_fields_groups, with our fields: a user outside HR and the
+        Service groups reads employees through hr.employee.public without an error."""
+        employees = self.env["hr.employee"].with_user(self.internal_user).search([])
+        values = {row["id"]: row for row in employees.read([])}
+        self.assertEqual(values[self.teller_1.id]["service_employee_number"], "E-1001")
+        self.assertIn("service_star_level", values[self.teller_1.id])
+        self.assertNotIn("service_session_count", values[self.teller_1.id])
+        public = (
+            self.env["hr.employee.public"].with_user(self.internal_user).browse(self.teller_1.id)
+        )
+        self.assertEqual(public.service_employee_number, "E-1001")
+
+    def test_teller_service_fields_by_role(self):
+        """Managers and supervisors see a teller's number, stars, history and sessions, on
+        hr.employee and on the public profile they land on from a session; counts and
+        duty follow their scope."""
+        self.env["service.evaluation.star.level"].create(
+            {"employee_id": self.teller_1.id, "company_id": self.company.id,
+             "outlet_id": self.outlet_a.id, "period_start": "2025-01-01",
+             "period_end": "2025-01-31", "star_level": 4}
+        )  # fmt: skip
+        self.teller_1.sudo().service_star_level = 4
+        expected = {
+            # user: (sessions of teller 1 seen, teller 1 on duty at)
+            self.supervisor_a: (1, self.counter_a1),
+            self.manager: (1, self.counter_a1),
+            self.service_admin: (1, self.counter_a1),
+            self.other_manager: (0, self.env["service.evaluation.counter"]),
+        }
+        fnames = ["service_employee_number", "service_star_level", "service_star_level_ids",
+                  "service_session_count", "service_counter_id", "service_on_duty"]  # fmt: skip
+        for user, (sessions, counter) in expected.items():
+            for model in ("hr.employee", "hr.employee.public"):
+                with self.subTest(user=user.login, model=model):
+                    teller = self.env[model].with_user(user).browse(self.teller_1.id)
+                    teller.read(fnames)
+                    self.assertEqual(teller.service_employee_number, "E-1001")
+                    self.assertEqual(teller.service_star_level, 4)
+                    self.assertEqual(teller.service_star_level_ids.star_level, 4)
+                    self.assertEqual(teller.service_session_count, sessions)
+                    self.assertEqual(teller.service_counter_id, counter)
+                    self.assertEqual(teller.service_on_duty, bool(counter))
+
+    def test_tellers_on_duty_search(self):
+        Employee = self.env["hr.employee"].with_user(self.service_admin)
+        tellers = self.teller_1 | self.teller_2 | self.teller_3
+        on_duty = Employee.search([("service_on_duty", "=", True), ("id", "in", tellers.ids)])
+        self.assertEqual(on_duty, self.teller_1 | self.teller_3)
+        off_duty = Employee.search([("service_on_duty", "=", False), ("id", "in", tellers.ids)])
+        self.assertEqual(off_duty, self.teller_2)
+        in_branch = Employee.search([("service_outlet_id", "child_of", self.branch.id)])
+        self.assertEqual(in_branch, self.teller_1)
+        by_name = Employee.search([("service_outlet_id", "ilike", "Outlet C")])
+        self.assertEqual(by_name, self.teller_3)
+        # The other branch's manager does not see branch A's shifts.
+        Employee = self.env["hr.employee"].with_user(self.other_manager)
+        self.assertEqual(
+            Employee.search([("service_on_duty", "=", True), ("id", "in", tellers.ids)]),
+            self.teller_3,
+        )
+
+    def test_tellers_menu_for_every_role(self):
+        action = self.env.ref("service_evaluation.hr_employee_teller_action")
+        menu = self.env.ref("service_evaluation.service_evaluation_teller_menu")
+        for role, user in self.roles.items():
+            with self.subTest(role=role):
+                self.assertIn(menu.id, self.env["ir.ui.menu"].with_user(user)._visible_menu_ids())
+                Employee = self.env["hr.employee"].with_user(user)
+                views = Employee.get_views(
+                    [(view.view_id.id, view.view_mode) for view in action.view_ids]
+                    + [(action.search_view_id.id, "search")]
+                )
+                fnames = views["models"]["hr.employee"]["fields"]
+                spec = {fname: {} for fname in fnames if fnames[fname]["type"] != "one2many"}
+                for fname, field in fnames.items():
+                    if field["type"] == "many2one":
+                        spec[fname] = {"fields": {"display_name": {}}}
+                result = Employee.web_search_read(
+                    [("service_employee_number", "!=", False)], spec, limit=80
+                )
+                self.assertIn(self.teller_1.id, [row["id"] for row in result["records"]])
+
+    def test_managers_may_export(self):
+        export = "base.group_allow_export"
+        self.assertTrue(self.manager.has_group(export))
+        self.assertTrue(self.service_admin.has_group(export))
+        self.assertFalse(self.supervisor_a.has_group(export))
+
+
+@tagged("post_install", "-at_install")
+class TestRoleMenus(RolesCommon, HttpCase):
+    """Every Service menu, each of its views and search filters, opens without an error
+    for each role, logged in as that user in the web client (Odoo's clickbot)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if "tour_enabled" in cls.env["res.users"]._fields:
+            for user in cls.roles.values():
+                user.tour_enabled = False
+
+    def test_click_every_service_menu(self):
+        for role, user in self.roles.items():
+            with self.subTest(role=role):
+                self.browser_js(
+                    "/odoo",
+                    CLICK_EVERYWHERE,
+                    "odoo.isReady === true",
+                    login=user.login,
+                    timeout=600,
+                    success_signal="clickbot test succeeded",
+                )
