@@ -11,6 +11,7 @@ SERVICE_INGEST_FIELDS = (
 
 
 class ResCompany(models.Model):
+    _name = "res.company"
     _inherit = ["res.company", "service.cache.mixin"]
     _cache_fields = frozenset(SERVICE_INGEST_FIELDS)
 
