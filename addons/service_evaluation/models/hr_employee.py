@@ -44,29 +44,24 @@ class HrEmployee(models.Model):
     service_session_count = fields.Integer(
         string="Sessions", compute="_compute_service_session_count", groups=SERVICE_USER
     )
-    service_shift_id = fields.Many2one(
-        "service.evaluation.shift",
-        string="Current Shift",
-        compute="_compute_service_shift_id",
-        groups=SERVICE_USER,
-        help="The open shift (上柜, not ended yet) of this teller, among the shifts you may see.",
-    )
     service_counter_id = fields.Many2one(
         "service.evaluation.counter",
         string="On Duty At",
-        compute="_compute_service_shift_id",
+        compute="_compute_service_counter_id",
         groups=SERVICE_USER,
+        help="The counter of the teller's open shift (上柜, not ended yet), among the shifts "
+        "you may see.",
     )
     service_outlet_id = fields.Many2one(
         "service.org.unit",
         string="Outlet on Duty",
-        compute="_compute_service_shift_id",
+        compute="_compute_service_counter_id",
         search="_search_service_outlet_id",
         groups=SERVICE_USER,
     )
     service_on_duty = fields.Boolean(
         string="On Duty",
-        compute="_compute_service_shift_id",
+        compute="_compute_service_counter_id",
         search="_search_service_on_duty",
         groups=SERVICE_USER,
     )
@@ -84,11 +79,10 @@ class HrEmployee(models.Model):
             employee.service_session_count = counts.get(employee.id, 0)
 
     @api.depends_context("uid")
-    def _compute_service_shift_id(self):
+    def _compute_service_counter_id(self):
         shifts = self._service_open_shifts(self.filtered("id").ids)
         for employee in self:
             shift = shifts.get(employee.id, self.env["service.evaluation.shift"])
-            employee.service_shift_id = shift
             employee.service_counter_id = shift.counter_id
             employee.service_outlet_id = shift.outlet_id
             employee.service_on_duty = bool(shift)

@@ -1,11 +1,12 @@
 from datetime import timedelta
 
+from lxml import etree
 from odoo import fields
 from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .common import EvaluationCommon
 
-SERVICE_USER = "service_base.service_base_group_user"
 SERVICE_MANAGER = "service_base.service_base_group_manager"
 SERVICE_ADMIN = "service_base.service_base_group_admin"
 CLICK_EVERYWHERE = (
@@ -118,23 +119,26 @@ class TestRoles(RolesCommon):
              "period_end": "2025-01-31", "star_level": 4}
         )  # fmt: skip
         self.teller_1.sudo().service_star_level = 4
+        self.env.flush_all()  # hr.employee.public is an SQL view
+        no_counter = self.env["service.evaluation.counter"]
         expected = {
-            # user: (sessions of teller 1 seen, teller 1 on duty at)
-            self.supervisor_a: (1, self.counter_a1),
-            self.manager: (1, self.counter_a1),
-            self.service_admin: (1, self.counter_a1),
-            self.other_manager: (0, self.env["service.evaluation.counter"]),
+            # user: (star level history seen, sessions of teller 1 seen, on duty at)
+            self.supervisor_a: ([4], 1, self.counter_a1),
+            self.manager: ([4], 1, self.counter_a1),
+            self.service_admin: ([4], 1, self.counter_a1),
+            self.other_manager: ([], 0, no_counter),
         }
         fnames = ["service_employee_number", "service_star_level", "service_star_level_ids",
                   "service_session_count", "service_counter_id", "service_on_duty"]  # fmt: skip
-        for user, (sessions, counter) in expected.items():
+        for user, (history, sessions, counter) in expected.items():
             for model in ("hr.employee", "hr.employee.public"):
                 with self.subTest(user=user.login, model=model):
+                    self.env.invalidate_all()  # x2many values are cached for every user
                     teller = self.env[model].with_user(user).browse(self.teller_1.id)
                     teller.read(fnames)
                     self.assertEqual(teller.service_employee_number, "E-1001")
                     self.assertEqual(teller.service_star_level, 4)
-                    self.assertEqual(teller.service_star_level_ids.star_level, 4)
+                    self.assertEqual(teller.service_star_level_ids.mapped("star_level"), history)
                     self.assertEqual(teller.service_session_count, sessions)
                     self.assertEqual(teller.service_counter_id, counter)
                     self.assertEqual(teller.service_on_duty, bool(counter))
@@ -158,25 +162,30 @@ class TestRoles(RolesCommon):
         )
 
     def test_tellers_menu_for_every_role(self):
-        action = self.env.ref("service_evaluation.hr_employee_teller_action")
+        """Service → Tellers lists the employees with a number, as its list view reads them."""
+        action = self.env.ref("service_evaluation.hr_employee_public_teller_action")
         menu = self.env.ref("service_evaluation.service_evaluation_teller_menu")
         for role, user in self.roles.items():
             with self.subTest(role=role):
                 self.assertIn(menu.id, self.env["ir.ui.menu"].with_user(user)._visible_menu_ids())
-                Employee = self.env["hr.employee"].with_user(user)
-                views = Employee.get_views(
+                Model = self.env[action.res_model].with_user(user)
+                views = Model.get_views(
                     [(view.view_id.id, view.view_mode) for view in action.view_ids]
                     + [(action.search_view_id.id, "search")]
                 )
-                fnames = views["models"]["hr.employee"]["fields"]
-                spec = {fname: {} for fname in fnames if fnames[fname]["type"] != "one2many"}
-                for fname, field in fnames.items():
-                    if field["type"] == "many2one":
-                        spec[fname] = {"fields": {"display_name": {}}}
-                result = Employee.web_search_read(
-                    [("service_employee_number", "!=", False)], spec, limit=80
-                )
-                self.assertIn(self.teller_1.id, [row["id"] for row in result["records"]])
+                fields_info = views["models"][action.res_model]["fields"]
+                arch = etree.fromstring(views["views"]["list"]["arch"])
+                spec = {
+                    node.get("name"): (
+                        {"fields": {"display_name": {}}}
+                        if fields_info[node.get("name")]["type"] == "many2one"
+                        else {}
+                    )
+                    for node in arch.iterchildren("field")
+                }
+                result = Model.web_search_read(safe_eval(action.domain), spec, limit=80)
+                tellers = {row["id"]: row for row in result["records"]}
+                self.assertEqual(tellers[self.teller_1.id]["service_employee_number"], "E-1001")
 
     def test_managers_may_export(self):
         export = "base.group_allow_export"
