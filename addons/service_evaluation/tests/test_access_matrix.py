@@ -54,6 +54,10 @@ MATRIX = {
         "teller": "", "supervisor": "", "manager": "r", "other_manager": "",
         "admin": "r", "device": "",
     },
+    "service.evaluation.alert": {
+        "teller": "", "supervisor": "r", "manager": "r", "other_manager": "",
+        "admin": "r", "device": "",
+    },
     # Company-wide configuration: read by all, changed by administrators.
     "service.evaluation.business.type": {
         "teller": "r", "supervisor": "r", "manager": "r", "other_manager": "r",
@@ -119,6 +123,7 @@ class AccessMatrixCommon(EvaluationCommon):
         cls.shift_a, cls.shift_c = home["shift"], foreign["shift"]
         cls.session_a, cls.session_c = home["session"], foreign["session"]
         cls.event_a, cls.event_c = home["event"], foreign["event"]
+        cls.alert_a, cls.alert_c = home["alert"], foreign["alert"]
         StarLevel = cls.env["service.evaluation.star.level"]
         StarLevel._compute_levels(cls.t0.date())
         cls.level_a = StarLevel.search([("employee_id", "=", cls.teller_1.id)])
@@ -139,6 +144,10 @@ class AccessMatrixCommon(EvaluationCommon):
                     ("start", cls._seconds(10), {}),
                     ("end", cls._seconds(70), {}),
                     ("rate", cls._seconds(73), {"key": 1}),
+                    # A dissatisfied customer: an alert for the outlet's people.
+                    ("start", cls._seconds(100), {}),
+                    ("end", cls._seconds(160), {}),
+                    ("rate", cls._seconds(163), {"key": 4}),
                 ]
             )
         ]  # fmt: skip
@@ -148,7 +157,10 @@ class AccessMatrixCommon(EvaluationCommon):
         return {
             "shift": Shift.search([("counter_id", "=", device.counter_id.id)]),
             "session": cls.env["service.evaluation.session"].search(
-                [("device_id", "=", device.id)]
+                [("device_id", "=", device.id), ("is_negative", "=", False)]
+            ),
+            "alert": cls.env["service.evaluation.alert"].search(
+                [("session_id.device_id", "=", device.id)]
             ),
             "event": cls.env["service.evaluation.event"].search(
                 [("device_id", "=", device.id)], limit=1
@@ -206,6 +218,12 @@ class TestAccessMatrix(AccessMatrixCommon):
                 {"star_level": 5},
             ),
             "service.evaluation.session.report": (self.report_a, self.report_c, None, None),
+            "service.evaluation.alert": (
+                self.alert_a, self.alert_c,
+                {"session_id": self.session_a.id, "outlet_id": self.outlet_a.id,
+                 "company_id": self.company.id, "recipient_source": "none"},
+                {"state": "called_back"},
+            ),
             "service.evaluation.business.type": (
                 self.deposit, None, {"name": "Loans", "code": "E-LOAN"}, {"name": "Deposits"},
             ),
