@@ -3,7 +3,7 @@ photos and star levels. Called by the post_init_hook when the module is installe
 
 Sessions and shifts are written with multi-row INSERTs (a few thousand rows per
 statement) in time order, so ids grow with time as they would from real keypads; the
-ORM would need minutes for the ~15,000 sessions. The values follow what
+ORM would need minutes for the ~25,000 sessions. The values follow what
 tools/session_replay.py would have produced from the keypad events:
 
 - a session is START → (END →) rating; a START while the previous session is still
