@@ -1,6 +1,11 @@
 from odoo import api, fields, models
 
 SERVICE_USER = "service_base.service_base_group_user"
+# Computed on hr.employee.public for readers without access to hr.employee.
+SERVICE_COMPUTED_ON_PUBLIC = frozenset(
+    {"service_star_level_ids", "service_session_count", "service_counter_id",
+     "service_outlet_id", "service_on_duty"}
+)  # fmt: skip
 
 
 class HrEmployee(models.Model):
@@ -97,6 +102,14 @@ class HrEmployee(models.Model):
             return NotImplemented
         return [("id", "in", self._service_on_duty_ids([("outlet_id", operator, value)]))]
 
+    def _copy_cache_from(self, public, field_names):
+        # Users without access to hr.employee read it through hr.employee.public, whose
+        # stored columns Odoo copies; our service fields are computed there, as the
+        # reader: compute them before the copy.
+        for fname in SERVICE_COMPUTED_ON_PUBLIC.intersection(field_names):
+            public.mapped(fname)
+        return super()._copy_cache_from(public, field_names)
+
     # ------------------------------------------------------------ actions
     def action_open_service_sessions(self):
         self.ensure_one()
@@ -113,7 +126,9 @@ class HrEmployee(models.Model):
     def _service_session_counts(self, employee_ids):
         """{employee id: number of sessions the user may see}."""
         groups = self.env["service.evaluation.session"]._read_group(
-            [("employee_id", "in", employee_ids)], ["employee_id"], ["__count"]
+            [("employee_id", "in", employee_ids), ("is_voided", "=", False)],
+            ["employee_id"],
+            ["__count"],
         )
         return {employee.id: count for employee, count in groups}
 

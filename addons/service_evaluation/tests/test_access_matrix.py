@@ -285,6 +285,27 @@ class TestAccessMatrix(AccessMatrixCommon):
                     allowed = self._allowed(disposable.with_user(user).unlink)
                     self.assertEqual("u" in expected, allowed, "unlink")
 
+    def test_an_outlets_own_scale_stays_in_its_tree(self):
+        default = self.options[1].scale_id
+        scale_c = default.copy({"outlet_id": self.outlet_c.id, "name": "Outlet C keys"})
+        Scale = self.env["service.evaluation.scale"]
+        for role, expected in (
+            ("teller", default),
+            ("supervisor", default),
+            ("manager", default),
+            ("other_manager", default | scale_c),
+            ("admin", default | scale_c),
+        ):
+            with self.subTest(role=role):
+                seen = Scale.with_user(self.users[role]).search(
+                    [("id", "in", (default | scale_c).ids)]
+                )
+                self.assertEqual(seen, expected)
+                options = self.env["service.evaluation.scale.option"].with_user(self.users[role])
+                self.assertEqual(
+                    options.search([("scale_id", "in", (default | scale_c).ids)]).scale_id, expected
+                )
+
     def test_a_teller_sees_the_outlets_counters_live(self):
         reply = self.ingest([self.event("start", 300, self.device_a2)])
         self.assertEqual(reply["results"][0]["status"], "stored")
