@@ -29,7 +29,8 @@ cat <<MSG
     service.admin         Service Administrator
     west.manager          Service Manager, 西区分公司 (sees its outlets only)
     east.manager          Service Manager, 东区分公司
-    service.user          Service User
+    service.user          Service User, supervisor of 西客站
+    teller.demo           Service User, teller 刘洋 at 西客站 (own sessions only)
 
   Keypads: make keypads (or make run KEYPADS=1) simulates the 6 demo counters'
   keypads through hardware_proxy; its status page is http://127.0.0.1:8079

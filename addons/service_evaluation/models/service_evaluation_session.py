@@ -65,7 +65,7 @@ class ServiceEvaluationSession(models.Model):
     # left out of every figure: rules hide them from everyone else, reports skip them.
     is_voided = fields.Boolean(string="Voided", readonly=True, tracking=True)
     void_reason = fields.Char(readonly=True, tracking=True)
-    voided_by_id = fields.Many2one("res.users", string="Voided By", readonly=True)
+    voided_by_id = fields.Many2one("res.users", readonly=True)
     date_voided = fields.Datetime(string="Voided On", readonly=True)
     start_event_id = fields.Many2one("service.evaluation.event", copy=False)
     company_id = fields.Many2one("res.company", required=True)

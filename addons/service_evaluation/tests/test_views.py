@@ -77,4 +77,4 @@ class TestViews(TransactionCase):
             return sum("__records" in group for group in result["groups"])
 
         self.assertEqual(opened(Counter), 10)  # Odoo's default, the bug
-        self.assertEqual(opened(Counter.with_context({OPENED_GROUPS_CONTEXT_KEY: 2**53 - 1})), 12)
+        self.assertEqual(opened(Counter.with_context(**{OPENED_GROUPS_CONTEXT_KEY: 2**53 - 1})), 12)
