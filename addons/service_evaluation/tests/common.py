@@ -5,7 +5,9 @@ from odoo.tests import TransactionCase, new_test_user
 
 class EvaluationCommon(TransactionCase):
     """HQ → branch → outlets A and B; counters A1, A2 (outlet A) and B1 (outlet B),
-    one keypad each, all owned by one device user; tellers T1, T2 (outlet A)."""
+    one keypad each, all owned by one device user; tellers T1, T2 (outlet A).
+    Another branch (outlet C, counter C1, no keypad) with its own manager, and a
+    service administrator, for the scoping tests."""
 
     @classmethod
     def setUpClass(cls):
@@ -57,6 +59,19 @@ class EvaluationCommon(TransactionCase):
                 "supervisor_ids": [(4, cls.supervisor_b.id)],
             }
         )
+        cls.service_admin = new_test_user(
+            cls.env, "eval.service.admin", groups="service_base.service_base_group_admin"
+        )
+        cls.other_manager = new_test_user(
+            cls.env, "eval.manager.other", groups="service_base.service_base_group_manager"
+        )
+        cls.branch_2 = Unit.create(
+            {"name": "Eval Branch 2", "code": "E-BR2", "unit_type": "branch",
+             "parent_id": cls.hq.id, "manager_ids": [(4, cls.other_manager.id)]}
+        )  # fmt: skip
+        cls.outlet_c = Unit.create(
+            {"name": "Outlet C", "code": "E-C", "parent_id": cls.branch_2.id}
+        )
         cls.deposit = cls.env["service.evaluation.business.type"].create(
             {"name": "Deposit", "code": "E-DEP"}
         )
@@ -69,6 +84,9 @@ class EvaluationCommon(TransactionCase):
                 {"name": "B1", "code": "E-B1", "outlet_id": cls.outlet_b.id},
             ]
         )  # fmt: skip
+        cls.counter_c1 = Counter.create(
+            {"name": "C1", "code": "E-C1", "outlet_id": cls.outlet_c.id}
+        )
         cls.device_user = new_test_user(
             cls.env, "eval.device", groups="service_evaluation.group_service_device"
         )

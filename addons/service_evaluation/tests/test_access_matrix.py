@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 
 from .common import EvaluationCommon
 
@@ -88,23 +88,6 @@ class AccessMatrixCommon(EvaluationCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        Unit = cls.env["service.org.unit"]
-        cls.service_admin = new_test_user(
-            cls.env, "eval.service.admin", groups="service_base.service_base_group_admin"
-        )
-        cls.other_manager = new_test_user(
-            cls.env, "eval.manager.other", groups="service_base.service_base_group_manager"
-        )
-        cls.branch_2 = Unit.create(
-            {"name": "Eval Branch 2", "code": "E-BR2", "unit_type": "branch",
-             "parent_id": cls.hq.id, "manager_ids": [(4, cls.other_manager.id)]}
-        )  # fmt: skip
-        cls.outlet_c = Unit.create(
-            {"name": "Outlet C", "code": "E-C", "parent_id": cls.branch_2.id}
-        )
-        cls.counter_c1 = cls.env["service.evaluation.counter"].create(
-            {"name": "C1", "code": "E-C1", "outlet_id": cls.outlet_c.id}
-        )
         cls.device_c1 = cls.env["service.evaluation.device"].create(
             {"serial_number": "E-KP-C1", "counter_id": cls.counter_c1.id,
              "device_user_id": cls.other_device_user.id}

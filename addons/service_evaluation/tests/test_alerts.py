@@ -342,18 +342,7 @@ class TestAlerts(EvaluationCommon, MockSMS):
 
     # ------------------------------------------------------------ security
     def test_alert_security(self):
-        other_manager = new_test_user(
-            self.env, "eval.other.manager", groups="service_base.service_base_group_manager"
-        )
-        self.env["service.org.unit"].create(
-            {
-                "name": "Other Branch",
-                "code": "E-BR2",
-                "unit_type": "branch",
-                "parent_id": self.hq.id,
-                "manager_ids": [(4, other_manager.id)],
-            }
-        )
+        other_manager = self.other_manager  # of the other branch
         self.ingest(self.rated_flow(0, 4))
         alert = self.alerts()
         Alert = self.env["service.evaluation.alert"]

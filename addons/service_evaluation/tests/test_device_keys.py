@@ -3,7 +3,7 @@ from datetime import timedelta
 from xmlrpc.client import Fault
 
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 
 from .common import EvaluationCommon
 
@@ -222,9 +222,7 @@ class TestDeviceKeys(HttpCase, EvaluationCommon):
             self.device_user.with_user(self.manager)._service_device_key_generate(
                 "by a manager", self.expiry
             )
-        service_admin = new_test_user(
-            self.env, "eval.service.admin", groups="service_base.service_base_group_admin"
-        )
+        service_admin = self.service_admin
         for maker in (service_admin, self.env.ref("base.user_admin")):
             with self.subTest(maker=maker.login):
                 key = self.device_user.with_user(maker)._service_device_key_generate(

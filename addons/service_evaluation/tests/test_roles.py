@@ -16,8 +16,8 @@ CLICK_EVERYWHERE = (
 
 
 class RolesCommon(EvaluationCommon):
-    """EvaluationCommon plus a second branch (manager, outlet C, counter C1, teller 3),
-    a service administrator and an internal user outside the Service groups.
+    """EvaluationCommon (with its second branch: manager, outlet C, counter C1) plus
+    teller 3 at C1 and an internal user outside the Service groups.
 
     On duty now: teller 1 at A1, teller 3 at C1; teller 2 had a shift yesterday.
     One session each for teller 1 (A1) and teller 3 (C1).
@@ -26,25 +26,7 @@ class RolesCommon(EvaluationCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        Unit = cls.env["service.org.unit"]
-        cls.other_manager = new_test_user(cls.env, "eval.manager.other", groups=SERVICE_MANAGER)
-        cls.service_admin = new_test_user(cls.env, "eval.service.admin", groups=SERVICE_ADMIN)
         cls.internal_user = new_test_user(cls.env, "eval.internal", groups="base.group_user")
-        cls.other_branch = Unit.create(
-            {
-                "name": "Other Branch",
-                "code": "E-BR2",
-                "unit_type": "branch",
-                "parent_id": cls.hq.id,
-                "manager_ids": [(4, cls.other_manager.id)],
-            }
-        )
-        cls.outlet_c = Unit.create(
-            {"name": "Outlet C", "code": "E-C", "parent_id": cls.other_branch.id}
-        )
-        cls.counter_c1 = cls.env["service.evaluation.counter"].create(
-            {"name": "C1", "code": "E-C1", "outlet_id": cls.outlet_c.id}
-        )
         cls.teller_3 = cls.env["hr.employee"].create(
             {"name": "Teller Three", "service_employee_number": "E-1003"}
         )
@@ -94,7 +76,7 @@ class TestRoles(RolesCommon):
             .with_user(self.other_manager)
             .hierarchy_read([], dict(spec), "parent_id", "child_ids")
         )
-        self.assertEqual({unit["id"] for unit in chart}, {self.other_branch.id, self.outlet_c.id})
+        self.assertEqual({unit["id"] for unit in chart}, {self.branch_2.id, self.outlet_c.id})
 
     def test_internal_user_reads_employees(self):
         """Odoo's hr test_employee_fields_groups, with our fields: a user outside HR and the

@@ -1,5 +1,4 @@
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user
 
 from .common import EvaluationCommon
 
@@ -8,9 +7,7 @@ class TestSessionSecurity(EvaluationCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.admin = new_test_user(
-            cls.env, "eval.admin", groups="service_base.service_base_group_admin"
-        )
+        cls.admin = cls.service_admin
         Session = cls.env["service.evaluation.session"]
         base = {"company_id": cls.env.company.id, "state": "rated", "is_rated": True,
                 "date_start": cls.t0}  # fmt: skip
