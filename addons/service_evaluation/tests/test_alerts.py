@@ -32,6 +32,14 @@ class TestAlerts(EvaluationCommon, MockSMS):
             [(name, "=", value) for name, value in domain.items()], order="id"
         )
 
+    def delivery_problems(self):
+        """What the Delivery Problems menu lists to an administrator."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "service_evaluation.service_evaluation_alert_action_problems"
+        )
+        Alert = self.env["service.evaluation.alert"].with_user(self.admin)
+        return Alert.search(safe_eval(action["domain"]))
+
     def send_queued_sms(self):
         """What the SMS queue cron (sms.sms._process_queue) does, minus its commit."""
         queued = self.env["sms.sms"].sudo().search([("state", "=", "outgoing")])
@@ -159,14 +167,7 @@ class TestAlerts(EvaluationCommon, MockSMS):
         self.assertEqual(alert.recipient_source, "none")
         self.assertEqual(alert.delivery_problem, "no_recipient")
         self.assertIn("Outlet B", alert.body)
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "service_evaluation.service_evaluation_alert_action_problems"
-        )
-        problems = (
-            self.env["service.evaluation.alert"]
-            .with_user(self.admin)
-            .search(safe_eval(action["domain"]))
-        )
+        problems = self.delivery_problems()
         self.assertIn(alert, problems)
 
     def test_recipient_without_valid_phone_is_a_delivery_problem(self):
@@ -190,14 +191,7 @@ class TestAlerts(EvaluationCommon, MockSMS):
         self.assertEqual(alerts.mapped("sms_state"), ["error", "error"])
         self.assertEqual(alerts.mapped("sms_failure_type"), ["sms_server", "sms_server"])
         self.assertEqual(alerts.mapped("delivery_problem"), ["sms_failed", "sms_failed"])
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "service_evaluation.service_evaluation_alert_action_problems"
-        )
-        problems = (
-            self.env["service.evaluation.alert"]
-            .with_user(self.admin)
-            .search(safe_eval(action["domain"]))
-        )
+        problems = self.delivery_problems()
         self.assertEqual(problems & alerts, alerts)
         # The settings page says no gateway works, and why.
         warning = self.env["res.config.settings"].create({}).service_alert_sms_warning
