@@ -7,7 +7,7 @@
     "author": "Service Quality Suite contributors",
     "maintainers": ["service-quality-suite"],
     "license": "LGPL-3",
-    "depends": ["mail", "web_hierarchy"],
+    "depends": ["mail", "phone_validation", "web_hierarchy"],
     "data": [
         "security/service_base_groups.xml",
         "security/ir.model.access.csv",

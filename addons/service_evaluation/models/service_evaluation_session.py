@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 SESSION_STATES = [
@@ -222,21 +222,12 @@ class ServiceEvaluationSession(models.Model):
             )
 
     def _normalise_phone(self, number, company_id=None):
-        """E.164 form of `number`, read with the service phone country; raises if invalid."""
+        """E.164 form of `number` for this session's company (or `company_id`); raises
+        if invalid. The rule lives in service_base (res.company._service_phone_e164)."""
         company = (
             self.env["res.company"].browse(company_id) if company_id else self.company_id
         ) or self.env.company
-        country = company._get_service_phone_country()
-        formatted = self._phone_format(number=number, country=country, raise_exception=False)
-        if not formatted or not formatted.startswith("+"):
-            raise ValidationError(
-                self.env._(
-                    "%(number)s is not a valid phone number (country: %(country)s).",
-                    number=number,
-                    country=country.name or "-",
-                )
-            )
-        return formatted
+        return company._service_phone_e164(number)
 
     def _get_alert_recipients(self):
         """[(user, how found, unit)] to alert about this session: see
