@@ -187,6 +187,21 @@ resolve_odoo_path() {
     echo "$pkg_path"
 }
 
+# ---------------------------------------------------------------- Python version
+# Odoo 19 runs on Python 3.10 to 3.13 (odoo/release.py); requirements.txt is checked on
+# exactly those (make check-python). Older: stop here, before anything is downloaded.
+check_python_version() {  # $1: the interpreter that will run the virtualenv
+    local version
+    version="$("$1" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)" \
+        || die "no Python at '$1': install Python 3.10 to 3.13 (with venv), or set PYTHON=/path/to/python3.X"
+    case "$version" in
+        3.1[0-3].*) ;;
+        3.[0-9].*|2.*)
+            die "Python $version ($1) is too old: Odoo 19 needs Python 3.10 to 3.13. Install one and run again with PYTHON=/path/to/python3.X (e.g. PYTHON=python3.11 make run)" ;;
+        *) log "WARNING: Python $version ($1) is newer than Odoo 19 supports (3.10 to 3.13); requirements.txt is not checked on it" ;;
+    esac
+}
+
 # ---------------------------------------------------------------- virtualenv
 setup_venv() {
     local odoo_path="$1" req_hash stamp="$VENV/.requirements.sha256"
@@ -220,6 +235,8 @@ setup_venv() {
 }
 
 main() {
+    if [ -x "$VENV/bin/python" ]; then check_python_version "$VENV/bin/python"
+    else check_python_version "$PYTHON"; fi
     setup_system_tools
     local odoo_path
     odoo_path="$(resolve_odoo_path)"
