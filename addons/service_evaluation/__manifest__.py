@@ -15,6 +15,7 @@
         "security/ir.model.access.csv",
         "security/service_evaluation_security.xml",
         "security/service_evaluation_alert_security.xml",
+        "security/res_users_apikeys_security.xml",
         "data/mail_activity_type_data.xml",
         "data/service_evaluation_scale_data.xml",
         "data/ir_cron_data.xml",
@@ -27,6 +28,7 @@
         "wizard/service_evaluation_session_callback_views.xml",
         "wizard/service_evaluation_session_void_views.xml",
         "wizard/service_evaluation_shift_correction_views.xml",
+        "wizard/service_evaluation_device_key_generate_views.xml",
         "views/service_evaluation_event_views.xml",
         "views/service_evaluation_star_level_views.xml",
         "views/hr_employee_views.xml",
@@ -34,6 +36,7 @@
         "views/service_evaluation_alert_views.xml",
         "views/res_config_settings_views.xml",
         "report/service_evaluation_session_report_views.xml",
+        "views/res_users_views.xml",
         "views/service_evaluation_menus.xml",
     ],
     "demo": [

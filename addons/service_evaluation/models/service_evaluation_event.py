@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..tools.event_parsing import EventError, parse_event
+from ..tools.event_parsing import EventError, parse_event, usable_id
 from .event_batch import (
     IngestContext,
     NewEvent,
@@ -113,8 +113,10 @@ class ServiceEvaluationEvent(models.Model):
         """Store a batch of device events and rebuild the sessions they touch.
 
         Returns {"results": [one reply per event, in order], "devices": {serial: reply}}.
-        A bad event gets {"status": "error", "code", "message"}; the others are stored
-        ("stored") or recognised as already received ("duplicate"). Runs as the device
+        Every result has the same shape: {"id", "status"}, plus "code" and "message"
+        when the status is "error". "id" is the event's id, or None when it has no
+        usable one. The good events are stored ("stored") or recognised as already
+        received ("duplicate"); a heartbeat is "ok". Runs as the device
         user: record rules limit it to the devices of its own API key. The statements
         are described in models/event_batch.py.
         """
@@ -126,7 +128,7 @@ class ServiceEvaluationEvent(models.Model):
             try:
                 parsed[index] = parse_event(raw)
             except EventError as error:
-                results[index] = _error(error)
+                results[index] = _error(usable_id(raw), error)
 
         context = IngestContext(self.env, now)
         candidates, reporting, seen = [], [], set()
@@ -135,7 +137,7 @@ class ServiceEvaluationEvent(models.Model):
                 device = context.device(event.serial)
                 row = context.validate(device, event)
             except EventError as error:
-                results[index] = _error(error)
+                results[index] = _error(event.uid, error)
                 continue
             reporting.append((device, event))
             if event.event_type == "heartbeat":
@@ -194,5 +196,6 @@ class ServiceEvaluationEvent(models.Model):
         }
 
 
-def _error(error):
-    return {"status": "error", "code": error.code, "message": error.message}
+def _error(uid, error):
+    """The result of a refused event: the shape of the others, with its code and message."""
+    return {"id": uid, "status": "error", "code": error.code, "message": error.message}

@@ -3,6 +3,7 @@ from . import test_device_api
 from . import test_device_keys
 from . import test_ingest
 from . import test_event_parsing
+from . import test_event_results
 from . import test_facts
 from . import test_report
 from . import test_roles

@@ -3,7 +3,8 @@ from datetime import timedelta
 from xmlrpc.client import Fault
 
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import Form, HttpCase, tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .common import EvaluationCommon
 
@@ -83,6 +84,13 @@ class TestDeviceKeys(HttpCase, EvaluationCommon):
             "params": {"service": service, "method": method, "args": list(args)},
         }
         return self.url_open("/jsonrpc", json=body).json()
+
+    def json2_call(self, key, model, method, **params):
+        response = self.url_open(
+            f"/json/2/{model}/{method}", data=json.dumps(params), headers=self.headers(key)
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        return response.json()
 
     def key_record(self, name):
         return self.env["res.users.apikeys"].search(
@@ -232,3 +240,165 @@ class TestDeviceKeys(HttpCase, EvaluationCommon):
                     self.post(key, [self.event("heartbeat", 0)])["result"]["results"][0]["status"],
                     "ok",
                 )
+
+    # ------------------------------------------------------------ pairing a proxy
+    # docs/device-api.md, "Device keys": Service > Configuration > Hardware Proxies.
+    def test_administrator_pairs_a_proxy_and_revokes_its_key(self):
+        admin_user = self.device_user.with_user(self.service_admin)
+        action = admin_user.action_service_device_key_wizard()
+        self.assertEqual(action["res_model"], "service.evaluation.device.key.generate")
+        Wizard = self.env[action["res_model"]].with_user(self.service_admin)
+        with Form(Wizard.with_context(**action["context"])) as wizard:
+            self.assertEqual(wizard.user_id, self.device_user)
+            in_a_year = self.env.cr.now() + timedelta(days=365)
+            self.assertAlmostEqual(wizard.expiration_date, in_a_year, delta=timedelta(minutes=5))
+            wizard.name = "west hall proxy"
+        shown = wizard.record.action_generate()
+
+        # Shown once: the key is only in the dialog's context; Odoo keeps its hash.
+        self.assertEqual(shown["res_model"], "res.users.apikeys.show")
+        key = shown["context"]["default_key"]
+        show = self.env["res.users.apikeys.show"].with_user(self.service_admin)
+        self.assertEqual(show.with_context(**shown["context"]).default_get(["key"])["key"], key)
+        self.assertNotIn("key", self.env["res.users.apikeys"]._fields)
+        self.assertNotIn("key", Wizard._fields)
+
+        # Listed among the user's active device keys, with its scope and dates.
+        listed = admin_user.service_device_key_ids
+        self.assertIn("west hall proxy", listed.mapped("name"))
+        paired = listed.filtered(lambda k: k.name == "west hall proxy")
+        row = paired.read(["name", "scope", "expiration_date", "create_date"])[0]
+        self.assertEqual(row["scope"], "service_evaluation.device")
+        self.assertAlmostEqual(row["expiration_date"], in_a_year, delta=timedelta(minutes=5))
+        self.assertTrue(row["create_date"])
+
+        self.assertPosts(key)
+        self.assertEqual(self.sessions().state, "rated")
+
+        paired.action_service_device_revoke()
+        self.assertNotIn("west hall proxy", admin_user.service_device_key_ids.mapped("name"))
+        self.assertRefused(key)
+
+    def test_pairing_lists_active_keys_of_device_users_only(self):
+        admin_user = self.device_user.with_user(self.service_admin)
+        past = self.env.cr.now() - timedelta(minutes=1)
+        self.device_user._service_device_key_generate("expired", past)
+        self.assertEqual(
+            sorted(admin_user.service_device_key_ids.mapped("name")), ["legacy", "proxy"]
+        )
+        # A person's keys stay theirs: not listed, not readable, not revocable here.
+        supervisor = self.supervisor_a.with_user(self.service_admin)
+        self.assertFalse(supervisor.service_is_device)
+        self.assertFalse(supervisor.service_device_key_ids)
+        Keys = self.env["res.users.apikeys"]
+        person_keys = Keys.search([("user_id", "=", self.supervisor_a.id)])
+        self.assertEqual(len(person_keys), 2)
+        self.assertFalse(
+            Keys.with_user(self.service_admin).search([("user_id", "=", self.supervisor_a.id)])
+        )
+        with self.assertRaises(AccessError):
+            person_keys.with_user(self.service_admin).action_service_device_revoke()
+        self.assertEqual(len(person_keys.exists()), 2)
+
+    def test_only_service_administrators_pair_and_revoke(self):
+        Wizard = self.env["service.evaluation.device.key.generate"]
+        with self.assertRaises(AccessError):
+            Wizard.with_user(self.manager).create(
+                {"user_id": self.device_user.id, "name": "by a manager"}
+            )
+        # Even a wizard made for them: the key method checks the caller again.
+        wizard = Wizard.create({"user_id": self.device_user.id, "name": "by a manager"})
+        with self.assertRaises(AccessError):
+            wizard.with_user(self.manager).action_generate()
+        proxy_key = self.key_record("proxy")
+        with self.assertRaises(AccessError):
+            proxy_key.with_user(self.manager).action_service_device_revoke()
+        self.assertPosts(self.device_key)
+        # A user outside the Service Device group gets no key from the wizard either.
+        wizard = Wizard.with_user(self.service_admin).create(
+            {"user_id": self.supervisor_a.id, "name": "person"}
+        )
+        with self.assertRaises(UserError):
+            wizard.action_generate()
+
+    def test_hardware_proxies_menu_and_user_form(self):
+        action = self.env.ref("service_evaluation.res_users_action_service_device")
+        Users = self.env["res.users"].with_user(self.service_admin)
+        found = Users.search(safe_eval(action.domain))
+        self.assertIn(self.device_user, found)
+        self.assertNotIn(self.supervisor_a, found)
+        self.assertNotIn(self.service_admin, found)
+        self.assertIn(self.service_admin, Users.search([("service_is_device", "=", False)]))
+        menu = self.env.ref("service_evaluation.service_evaluation_device_user_menu")
+        self.assertEqual(menu.action, action)
+        admins = self.env.ref("service_base.service_base_group_admin")
+        self.assertEqual(menu.group_ids, admins)
+        self.assertEqual(action.group_ids, admins)
+        # Generate Key and the Device Keys tab: on the user form for Service Administrators.
+        form = self.env.ref("base.view_users_form")
+        for user, shown in ((self.service_admin, True), (self.manager, False)):
+            with self.subTest(user=user.login):
+                arch = Users.with_user(user).get_views([(form.id, "form")])["views"]["form"]
+                self.assertEqual("action_service_device_key_wizard" in arch["arch"], shown)
+                self.assertEqual("service_device_key_ids" in arch["arch"], shown)
+        own = self.env.ref("service_evaluation.res_users_view_form_service_device")
+        arch = Users.get_views([(own.id, "form")])["views"]["form"]["arch"]
+        self.assertIn("action_service_device_revoke", arch)
+
+    def test_integrator_pairs_over_json2(self):
+        """docs/device-api.md: a Service Administrator's API key makes, lists and revokes
+        a device key over /json/2."""
+        in_12_hours = self.env.cr.now() + timedelta(hours=12)
+        admin_key = (
+            self.env["res.users.apikeys"]
+            .with_user(self.service_admin)
+            ._generate("rpc", "integrator", in_12_hours)
+        )
+        expiry = (self.env.cr.now() + timedelta(days=365)).strftime("%Y-%m-%d")
+        key = self.json2_call(
+            admin_key,
+            "res.users",
+            "service_device_key_generate",
+            ids=[self.device_user.id],
+            name="script proxy",
+            expiration_date=expiry,
+        )
+        self.assertIsInstance(key, str)
+        self.assertPosts(key)
+        devices = self.json2_call(
+            admin_key,
+            "res.users",
+            "search_read",
+            domain=[["service_is_device", "=", True]],
+            fields=["login"],
+        )
+        self.assertIn(self.device_user.login, [row["login"] for row in devices])
+        self.assertNotIn(self.supervisor_a.login, [row["login"] for row in devices])
+        rows = self.json2_call(
+            admin_key,
+            "res.users.apikeys",
+            "search_read",
+            domain=[["user_id", "=", self.device_user.id]],
+            fields=["name", "scope", "expiration_date", "create_date"],
+        )
+        row = next(row for row in rows if row["name"] == "script proxy")
+        self.assertEqual(row["scope"], "service_evaluation.device")
+        self.assertTrue(row["expiration_date"].startswith(expiry))
+        self.assertTrue(
+            self.json2_call(
+                admin_key, "res.users.apikeys", "action_service_device_revoke", ids=[row["id"]]
+            )
+        )
+        self.assertRefused(key)
+        # A manager's API key makes none.
+        manager_key = (
+            self.env["res.users.apikeys"]
+            .with_user(self.manager)
+            ._generate("rpc", "manager", in_12_hours)
+        )
+        response = self.url_open(
+            "/json/2/res.users/service_device_key_generate",
+            data=json.dumps({"ids": [self.device_user.id], "name": "x", "expiration_date": expiry}),
+            headers=self.headers(manager_key),
+        )
+        self.assertEqual(response.status_code, 403, response.text)

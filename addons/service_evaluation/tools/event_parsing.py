@@ -104,6 +104,18 @@ def check_device_time(
         raise EventError("too_old", f"device time {device_time.isoformat()}Z is too old")
 
 
+def usable_id(raw) -> str | None:
+    """The id of a raw event as parse_event reads it, or None when it has no usable one
+    (not an object; id missing, of the wrong type, too long or unstorable). Every
+    per-event result names it, even an error's."""
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return _text(raw, "id", MAX_UID_LENGTH)
+    except EventError:
+        return None
+
+
 def parse_event(raw) -> ParsedEvent:
     """Check the shape of one event (its time limits are the device company's: see
     check_device_time)."""

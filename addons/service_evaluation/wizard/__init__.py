@@ -1,3 +1,4 @@
 from . import service_evaluation_session_callback
 from . import service_evaluation_session_void
 from . import service_evaluation_shift_correction
+from . import service_evaluation_device_key_generate
