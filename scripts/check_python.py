@@ -8,8 +8,9 @@ Python a newcomer will use. Each promised version is checked one of two ways:
   with that interpreter (`pip install --dry-run --ignore-installed --report`), and, once per
   requirements.txt and interpreter, installs it into a throwaway venv and runs `pip check`;
 * a version with no interpreter here (e.g. Debian 12's 3.11.2 on a machine without it):
-  the environment markers are evaluated for that version, and pip checks every selected pin
-  against it (`--python-version X.Y.Z --no-deps`: Requires-Python and wheel tags).
+  the environment markers are evaluated for that version, and pip looks up every selected pin
+  for it (`--python-version X.Y.Z --no-deps`: wheel tags), reusing what an interpreter of the
+  same minor version resolved where the pins agree.
 
 Either way the report is then checked the same way: every package pip picks is pinned for
 that Python, each pin's Requires-Python admits it, and each pinned package's dependencies
@@ -312,6 +313,7 @@ def check_emulated(full, requirements, pins, pip, base):
                 pip,
                 [
                     "--no-deps",
+                    "--ignore-requires-python",  # pip would test its own Python's
                     "--python-version",
                     full,
                     "--target",
