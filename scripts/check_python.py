@@ -314,6 +314,8 @@ def check_emulated(full, requirements, pins, pip, base):
                 [
                     "--no-deps",
                     "--ignore-requires-python",  # pip would test its own Python's
+                    "--only-binary=:all:",  # a missing wheel is named, not built
+                    "--no-binary=" + ",".join(sorted(SDIST_ONLY)),
                     "--python-version",
                     full,
                     "--target",
