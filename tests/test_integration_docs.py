@@ -149,10 +149,10 @@ def admin(odoo_server, admin_api_key):
 
 @pytest.fixture(scope="module")
 def world(odoo_server, odoo_db, admin):
-    """Two keypads at a fresh outlet, its own manager (a Service Manager made in
+    """Three keypads at a fresh outlet, its own manager (a Service Manager made in
     `odoo shell`, with an API key), a star level there, the keypad morning of the page
     on the first keypad and a dissatisfied customer on the second."""
-    made = create_keypads(odoo_db, "DOCS", 2)
+    made = create_keypads(odoo_db, "DOCS", 3)  # the third never posts
     tag = made["tag"]
     output = odoo_shell(
         odoo_db,
@@ -188,7 +188,7 @@ print('MANAGER=' + str(manager.id))
     headers = {"Authorization": f"Bearer {made['key']}"}
     t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
     morning = doc_morning()
-    serial, other = made["serials"]
+    serial, other, _silent = made["serials"]
     events = []
     for second, event_type, key, _outcome in morning:
         event = {
@@ -292,6 +292,25 @@ def test_the_overview_lists_the_sections():
         for name in re.findall(r"\[`([a-z0-9_.]+)`\]", row[0])
     }
     assert listed == set(doc_models())
+
+
+def test_sessions_and_events_have_no_log_access_fields(admin):
+    for model in ("service.evaluation.session", "service.evaluation.event"):
+        described = admin(model, "fields_get", attributes=["type"])
+        assert not {"create_date", "write_date"} & set(described), model
+    assert admin("service.evaluation.event", "fields_get", attributes=["type"])["date_received"]
+
+
+def test_counters_live_state(world, admin):
+    """Keypads heard from just now are online; one that never posted is offline."""
+    counters = admin(
+        "service.evaluation.counter",
+        "search_read",
+        domain=[["outlet_id", "=", world["outlet_id"]]],
+        fields=["code", "live_state"],
+        order="code",
+    )
+    assert [counter["live_state"] for counter in counters] == ["idle", "idle", "offline"]
 
 
 # ---------------------------------------------------------------- facts and named methods
