@@ -9,7 +9,7 @@ TEST_TAGS ?=
 PYTEST_ARGS ?=
 KEYPADS ?=
 
-.PHONY: help setup run keypads stop test check-python lint format clean
+.PHONY: help setup run keypads stop test test-core check-python lint format clean
 
 help:
 	@echo "make run    set everything up, start Odoo 19 with demo data on http://127.0.0.1:8069"
@@ -18,6 +18,7 @@ help:
 	@echo "make keypads  simulated keypads + hardware_proxy into the running demo"
 	@echo "make stop   stop what make run started (Odoo, keypads, proxy, the private PostgreSQL)"
 	@echo "make lint   ruff (lint + format check) and pylint-odoo"
+	@echo "make test-core  Odoo's own tests of hr, sms, phone_validation, mail, web_hierarchy with our addons (part of make test)"
 	@echo "make check-python  requirements.txt resolves/installs on Python 3.10-3.13 (part of make test)"
 	@echo "make clean  stop, then remove .local/ and .venv/"
 
@@ -36,6 +37,10 @@ stop:
 
 test: setup check-python
 	@TEST_TAGS="$(TEST_TAGS)" PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test.sh
+
+# Odoo's own suites of the modules we extend, on sqs_test (installs our addons if needed).
+test-core: setup
+	@scripts/test-core.sh
 
 # Every Python the README promises: pip resolves requirements.txt with each interpreter found
 # (and installs it once into a throwaway venv), the others are checked by their markers.

@@ -6,6 +6,9 @@
 #   - the Odoo run ends without its odoo.tests.result line,
 #   - no test ran at all (Odoo exits 0 when --test-tags matches nothing).
 #
+# Then scripts/test-core.sh runs Odoo's own suites of the modules we extend on the same
+# database (skipped when TEST_TAGS narrows the run, or with SKIP_CORE=1).
+#
 # TEST_TAGS narrows the Odoo run (default: all our addons), PYTEST_ARGS is passed to
 # pytest, SKIP_PYTEST=1 / SKIP_ODOO=1 skip a half.
 set -uo pipefail
@@ -83,7 +86,20 @@ EOF
     fi
 fi
 
-passed=$((odoo_passed + py_passed)); failed=$((odoo_failed + py_failed))
+core_passed=0; core_failed=0
+if [ "${SKIP_CORE:-0}" != 1 ] && [ "$TEST_TAGS" = "$DEFAULT_TAGS" ]; then
+    SQS_TEST_DB="$DB" "$ROOT/scripts/test-core.sh" | tee "$LOG_DIR/test-core.out"
+    core_rc=${PIPESTATUS[0]}
+    core="$(grep -E '^\[test-core\] [0-9]+ passed, [0-9]+ failed$' "$LOG_DIR/test-core.out" | tail -n1)"
+    read -r core_passed core_failed < <(echo "$core" | sed -E 's/.* ([0-9]+) passed, ([0-9]+) failed$/\1 \2/')
+    [ -n "$core" ] || { core_passed=0; core_failed=1; problems+=("test-core gave no summary"); }
+    [ "$core_rc" -eq 0 ] || [ "$core_failed" -gt 0 ] || {
+        problems+=("test-core exited $core_rc"); core_failed=1; }
+fi
+
+passed=$((odoo_passed + py_passed + core_passed)); failed=$((odoo_failed + py_failed + core_failed))
+echo "[test] ours (Odoo) $odoo_passed passed, $odoo_failed failed; pytest $py_passed passed, $py_failed failed;" \
+    "Odoo's own suites $core_passed passed, $core_failed failed"
 [ "$passed" -gt 0 ] || problems+=("no test ran")
 for problem in "${problems[@]}"; do echo "[test] FAILED: $problem"; done
 # A run with problems never reports "0 failed".
