@@ -118,8 +118,13 @@ class ServiceOrgUnit(models.Model):
             raise ValidationError(self.env._("A unit cannot be placed below itself."))
 
     # Managers and supervisors define who sees what: the record rules read them
-    # through res.users.service_unit_scope_ids, and the rule cache must follow.
-    _cache_fields = frozenset({"manager_ids", "supervisor_ids", "parent_id", "active"})
+    # through res.users.service_unit_scope_ids, and the rule cache must follow
+    # (child_of is expanded at query time: the tree itself needs no clearing). The
+    # tree and company decide which scale applies at an outlet (device path).
+    _cache_depends = {
+        "rules": frozenset({"manager_ids", "supervisor_ids"}),
+        "device": frozenset({"parent_id", "company_id"}),
+    }
 
     # ------------------------------------------------------------ actions
     def action_open_children(self):

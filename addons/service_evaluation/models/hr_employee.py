@@ -21,7 +21,9 @@ class HrEmployee(models.Model):
     # What keypads display of the teller on duty is cached
     # (service.evaluation.counter._get_tellers_on_duty).
     _inherit = ["hr.employee", "service.cache.mixin"]
-    _cache_fields = frozenset({"name", "service_employee_number", "service_star_level"})
+    _cache_depends = {
+        "tellers": frozenset({"name", "service_employee_number", "service_star_level"})
+    }
 
     # Public (shown on keypads): also on hr.employee.public.
     service_employee_number = fields.Char(

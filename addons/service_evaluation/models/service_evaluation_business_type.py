@@ -8,7 +8,7 @@ class ServiceEvaluationBusinessType(models.Model):
     _description = "Counter Business Type"
     # The device event path caches the business types each counter serves.
     _inherit = ["service.cache.mixin"]
-    _cache_fields = frozenset({"code", "sequence", "active", "company_id"})
+    _cache_depends = {"device": frozenset({"code", "sequence", "active", "company_id"})}
     _order = "sequence, id"
 
     name = fields.Char(required=True, translate=True)

@@ -1,4 +1,5 @@
-from odoo import api, fields, models, tools
+from odoo import api, fields, models
+from odoo.addons.service_base.models.service_cache_mixin import service_ormcache
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -17,7 +18,9 @@ class ServiceEvaluationCounter(models.Model):
     _description = "Service Counter"
     # The device event path caches each keypad's counter code, outlet and business types.
     _inherit = ["mail.thread", "service.cache.mixin"]
-    _cache_fields = frozenset({"code", "outlet_id", "company_id", "business_type_ids", "active"})
+    _cache_depends = {
+        "device": frozenset({"code", "outlet_id", "company_id", "business_type_ids", "active"})
+    }
     _order = "outlet_id, sequence, code"
     _check_company_auto = True
 
@@ -58,7 +61,7 @@ class ServiceEvaluationCounter(models.Model):
     )
 
     @api.model
-    @tools.ormcache()
+    @service_ormcache(group="tellers")
     def _get_tellers_on_duty(self):
         """{counter id: (name, employee number, star level)} of the tellers on duty.
 

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
-from odoo import api, fields, models, tools
+from odoo import api, fields, models
+from odoo.addons.service_base.models.service_cache_mixin import service_ormcache
 
 from .event_batch import DeviceInfo
 
@@ -19,12 +20,12 @@ class ServiceEvaluationDevice(models.Model):
     _description = "Rating Keypad"
     # The device event path caches each device user's keypads, with what it validates.
     _inherit = ["mail.thread", "service.cache.mixin"]
-    _cache_fields = frozenset(
-        {
+    _cache_depends = {
+        "device": frozenset({
             "serial_number", "device_user_id", "company_id", "active", "counter_id", "source",
             "firmware_version", "key_count",
-        }
-    )  # fmt: skip
+        })
+    }  # fmt: skip
     _order = "serial_number"
     _rec_name = "serial_number"
     _check_company_auto = True
@@ -58,13 +59,13 @@ class ServiceEvaluationDevice(models.Model):
     )
 
     @api.model
-    @tools.ormcache("self.env.uid", "tuple(self.env.companies.ids)")
+    @service_ormcache("self.env.uid", "tuple(self.env.companies.ids)", group="device")
     def _get_ingest_devices(self):
         """{serial number: DeviceInfo} of the keypads this user may post events for.
 
         The record rules decide which (a device user's own keypads). Cached because
         every device call needs it; cleared when a keypad, its counter or a business
-        type changes what the ingest validates against (see _cache_fields).
+        type changes what the ingest validates against (see _cache_depends).
         """
         devices = self.search_fetch(
             [], ["serial_number", "counter_id", "company_id", "source", "firmware_version",

@@ -7,6 +7,7 @@ class ServiceEvaluationScaleOption(models.Model):
     _name = "service.evaluation.scale.option"
     _description = "Rating Scale Option"
     _inherit = ["service.cache.mixin"]  # the device event path caches keys per outlet
+    _cache_depends = {"device": None}
     _order = "scale_id, sequence, key_code"
 
     scale_id = fields.Many2one(

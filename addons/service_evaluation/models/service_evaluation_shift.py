@@ -17,7 +17,7 @@ class ServiceEvaluationShift(models.Model):
     _description = "Counter Shift"
     # Device replies show the teller on duty at each counter, cached.
     _inherit = ["mail.thread", "service.cache.mixin"]
-    _cache_fields = frozenset({"employee_id", "counter_id", "date_start", "date_end"})
+    _cache_depends = {"tellers": frozenset({"employee_id", "counter_id", "date_start", "date_end"})}
     _order = "date_start desc, id desc"
     _check_company_auto = True
 
