@@ -271,6 +271,16 @@ def is_fresh(raw) -> bool:
     return isinstance(uid, str) and bool(FRESH_ID.fullmatch(uid)) and not UNSTORABLE.search(uid)
 
 
+def documented_id(raw):
+    """A result's `id` as docs/device-api.md ("Reply") states it: the event's id as Odoo
+    reads it (text or a number, trimmed, 1 to 64 storable characters), else None."""
+    uid = raw.get("id") if isinstance(raw, dict) else None
+    if isinstance(uid, bool) or not isinstance(uid, str | int):
+        return None
+    uid = str(uid).strip()
+    return uid if uid and len(uid) <= 64 and not UNSTORABLE.search(uid) else None
+
+
 def post(odoo_server, fleet, events):
     try:
         reply = odoo_server.jsonrpc(ROUTE, {"events": events}, fleet["headers"])
@@ -319,12 +329,18 @@ def test_bad_events_never_fail_their_batch(odoo_server, fleet, admin_api_key):
             counts[kind] += 1
             if is_fresh(raw):
                 fresh.append(raw["id"])
+            # One shape for every result: always an id (None when the event has no usable
+            # one), a status, and a code and message for an error.
+            assert "id" in result, (raw, result)
+            assert result["id"] == documented_id(raw), (raw, result)
             if result["status"] == "error":
+                assert set(result) == {"id", "status", "code", "message"}, result
                 assert kind in ("garbage", "wild"), (kind, raw, result)
                 assert result["code"] in codes, (raw, result)
                 assert isinstance(result["message"], str) and result["message"], result
                 continue
             assert kind != "garbage", (raw, result)
+            assert set(result) == {"id", "status"}, result
             assert result["status"] in ALLOWED[kind, raw["type"] == "heartbeat"], (raw, result)
             assert result["id"] == raw["id"], (raw, result)
             if result["status"] in ("stored", "duplicate"):
