@@ -219,7 +219,9 @@ class Sender(threading.Thread):
         counts = {"stored": 0, "duplicate": 0, "ok": 0}
         for position, item in enumerate(items):
             answer = results[position] if position < len(results) else None
-            if not isinstance(answer, dict) or answer.get("id", item.uid) != item.uid:
+            # Odoo answers `"id": null` for an event without a usable id: in place, that
+            # answer is this item's (the proxy's ids are always usable, so it is rare).
+            if not isinstance(answer, dict) or answer.get("id") not in (None, item.uid):
                 answer = by_id.get(item.uid)  # out of place: trust only an answer naming it
             status = answer.get("status") if isinstance(answer, dict) else None
             if status in DELIVERED:
