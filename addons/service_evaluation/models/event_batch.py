@@ -81,6 +81,15 @@ class StoredEvent(NamedTuple):
     start_session_negative: bool | None
 
 
+class ShiftLink(NamedTuple):
+    """A stored or new LOGIN or LOGOUT, as shifts are chained from them."""
+
+    event_id: int
+    event_type: str
+    employee_id: int | None
+    device_time: object
+
+
 class NewEvent(NamedTuple):
     """A validated event of the batch, not stored yet (id reserved from the sequence)."""
 
@@ -156,8 +165,8 @@ class IngestContext:
             settings = self.env["res.company"]._get_service_ingest_settings(company_id)
             self._time_limits[company_id] = {
                 "now": self.now,
-                "clock_skew": timedelta(seconds=settings[2]),
-                "max_age": timedelta(days=settings[3]),
+                "clock_skew": timedelta(seconds=settings.clock_skew),
+                "max_age": timedelta(days=settings.max_event_age_days),
             }
         return self._time_limits[company_id]
 
@@ -378,7 +387,7 @@ def read_replay_state(env, devices, now, since, new_uids, id_count):
             events[row[1]].append(StoredEvent(*row))
         elif kind == "shift":
             # (event id, event type, employee id, device time)
-            shift_events[row[1]] = (row[0], row[2], row[5], row[3])
+            shift_events[row[1]] = ShiftLink(row[0], row[2], row[5], row[3])
         elif kind == "duplicate":
             duplicates.add((row[1], row[2]))
         else:
@@ -395,7 +404,7 @@ def replay_devices(env, new_events, stored, shift_events, now):
     settings = env["res.company"]._get_service_ingest_settings
     results = {}
     for device_id, news in new_by_device.items():
-        rating_window, anti_repeat = settings(news[0].device.company_id)[:2]
+        company_settings = settings(news[0].device.company_id)
         previous = shift_events.get(device_id)
         events = [
             session_replay.ReplayEvent(e.id, e.event_type, e.device_time, e.key_code, e.employee_id)
@@ -410,10 +419,12 @@ def replay_devices(env, new_events, stored, shift_events, now):
         ]  # fmt: skip
         results[device_id] = session_replay.replay(
             events,
-            rating_window=rating_window,
-            anti_repeat=anti_repeat,
+            rating_window=company_settings.rating_window,
+            anti_repeat=company_settings.anti_repeat,
             now=now,
-            employee_id=previous[2] if previous and previous[1] == "login" else None,
+            employee_id=previous.employee_id
+            if previous and previous.event_type == "login"
+            else None,
         )
     return results
 
@@ -586,11 +597,11 @@ def _session_row(device, spec, options, stored_by_id, new_by_id):
         spec.date_rated,
         int((spec.date_end - spec.date_start).total_seconds()) if spec.date_end else 0,
         bool(spec.date_end),
-        option[0] if option else None,
-        option[1] if option else 0.0,
+        option.option_id if option else None,
+        option.score if option else 0.0,
         bool(option),
-        bool(option and option[2]),
-        bool(option and option[3]),
+        bool(option and option.is_satisfied),
+        bool(option and option.is_negative),
         phone,
     )
 
@@ -607,10 +618,10 @@ def write_shifts(env, devices, stored, new_events, shift_events):
     writes clear the cached tellers on duty (service.cache.mixin).
     """
     Shift = env["service.evaluation.shift"].sudo().with_context(tracking_disable=True)
-    chains = defaultdict(list)  # device id -> [(event id, type, employee id, device time)]
+    chains = defaultdict(list)  # device id -> [ShiftLink]
     for device_id, events in stored.items():
         chains[device_id] += [
-            (e.id, e.event_type, e.employee_id, e.device_time)
+            ShiftLink(e.id, e.event_type, e.employee_id, e.device_time)
             for e in events
             if e.event_type in ("login", "logout")
         ]
@@ -619,29 +630,33 @@ def write_shifts(env, devices, stored, new_events, shift_events):
         if new.event.event_type in ("login", "logout"):
             touched.add(new.device.id)
             chains[new.device.id].append(
-                (new.id, new.event.event_type, new.row.get("employee_id"), new.event.device_time)
+                ShiftLink(
+                    new.id, new.event.event_type, new.row.get("employee_id"), new.event.device_time
+                )
             )
     if not touched:
         return
     for device_id in touched:
-        chain = sorted(chains[device_id], key=lambda link: (link[3], link[0]))
+        chain = sorted(chains[device_id], key=lambda link: (link.device_time, link.event_id))
         previous = shift_events.get(device_id)
-        if previous and previous[1] == "login":
+        if previous and previous.event_type == "login":
             chain.insert(0, previous)
         chains[device_id] = chain
-    logins = [link for device_id in touched for link in chains[device_id] if link[1] == "login"]
-    employee_ids = {link[2] for link in logins if link[2]}
+    logins = [
+        link for device_id in touched for link in chains[device_id] if link.event_type == "login"
+    ]
+    employee_ids = {link.employee_id for link in logins if link.employee_id}
     if not employee_ids:
         return
     # The tellers' shifts since the earliest login replayed: where else they went.
     their_shifts = Shift.search(
         [("employee_id", "in", list(employee_ids)),
-         ("date_start", ">=", min(link[3] for link in logins))]
+         ("date_start", ">=", min(link.device_time for link in logins))]
     )  # fmt: skip
     existing = {shift.login_event_id.id: shift for shift in their_shifts if shift.login_event_id}
     existing.update(
         (shift.login_event_id.id, shift)
-        for shift in Shift.search([("login_event_id", "in", [link[0] for link in logins])])
+        for shift in Shift.search([("login_event_id", "in", [link.event_id for link in logins])])
     )
 
     # Where else each teller went on duty: stored shifts, and this batch's logins.
@@ -671,7 +686,7 @@ def write_shifts(env, devices, stored, new_events, shift_events):
                 continue
             following = chain[position + 1] if position + 1 < len(chain) else None
             if following:
-                date_end = following[3]
+                date_end = following.device_time
             else:
                 date_end = next_start_elsewhere(employee_id, event_id, device_time)
             shift = existing.get(event_id)

@@ -1,4 +1,7 @@
-from odoo import api, fields, models, tools
+from typing import NamedTuple
+
+from odoo import api, fields, models
+from odoo.addons.service_base.models.service_cache_mixin import service_ormcache
 
 # Read by every device event: cached (_get_service_ingest_settings), and cleared when
 # one of them changes.
@@ -10,16 +13,27 @@ SERVICE_INGEST_FIELDS = (
 )
 
 
+class IngestSettings(NamedTuple):
+    """What the device ingest needs of a company, cached (_get_service_ingest_settings)."""
+
+    rating_window: int  # seconds after End during which a rating press counts
+    anti_repeat: int  # seconds after a counted press during which presses are repeats
+    clock_skew: int  # seconds a device clock may be ahead of the server
+    max_event_age_days: int  # oldest device time accepted, in days
+
+
 class ResCompany(models.Model):
     _name = "res.company"
     _inherit = ["res.company", "service.cache.mixin"]
-    _cache_fields = frozenset(SERVICE_INGEST_FIELDS)
+    _cache_depends = {"device": frozenset(SERVICE_INGEST_FIELDS)}
 
     service_rating_window = fields.Integer(
         default=10, help="Seconds after End during which a rating press counts."
     )
     service_anti_repeat = fields.Integer(
-        default=5, help="Seconds after a counted press during which further presses are repeats."
+        default=5,
+        help="Seconds after a session's previous press (the counted one, or a repeat) "
+        "during which further presses are repeats.",
     )
     service_clock_skew = fields.Integer(
         default=300, help="Seconds a device clock may be ahead of the server."
@@ -54,8 +68,8 @@ class ResCompany(models.Model):
     )
 
     @api.model
-    @tools.ormcache("company_id")
+    @service_ormcache("company_id", group="device")
     def _get_service_ingest_settings(self, company_id):
-        """(rating window s, anti-repeat s, clock skew s, max event age days) of a company."""
+        """The company's IngestSettings."""
         company = self.sudo().browse(company_id)
-        return tuple(company[name] for name in SERVICE_INGEST_FIELDS)
+        return IngestSettings(*(company[name] for name in SERVICE_INGEST_FIELDS))

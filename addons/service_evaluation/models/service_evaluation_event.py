@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools.event_parsing import EventError, parse_event, usable_id
+from ..tools.session_replay import EVENT_TYPES, OUTCOMES, SESSION_OUTCOMES
 from .event_batch import (
     IngestContext,
     NewEvent,
@@ -11,24 +12,6 @@ from .event_batch import (
     write_replay,
     write_shifts,
 )
-
-EVENT_TYPES = [
-    ("start", "Start"),
-    ("end", "End"),
-    ("rate", "Rating Press"),
-    ("login", "Teller Login"),
-    ("logout", "Teller Logout"),
-]
-OUTCOMES = [
-    ("opened", "Opened a Session"),
-    ("closed", "Closed a Session"),
-    ("orphan", "End Without Session"),
-    ("counted", "Counted Rating"),
-    ("repeat", "Repeat (Not Counted)"),
-    ("unsolicited", "Unsolicited Press"),
-    ("late", "After the Rating Window"),
-    ("shift", "Shift Change"),
-]
 
 
 class ServiceEvaluationEvent(models.Model):
@@ -80,9 +63,6 @@ class ServiceEvaluationEvent(models.Model):
         "(device_id, device_time, id) WHERE event_type IN ('login', 'logout')"
     )
 
-    # Outcomes that belong to a session (the others are unsolicited or shift events).
-    SESSION_OUTCOMES = ("opened", "closed", "counted", "repeat", "late")
-
     def _compute_session_id(self):
         sessions = {}
         ids = [event_id for event_id in self.ids if event_id]
@@ -100,7 +80,7 @@ class ServiceEvaluationEvent(models.Model):
                          JOIN service_evaluation_session s ON s.start_event_id = st.id
                         WHERE e.id = ANY(%s) AND e.outcome IN %s""",
                     ids,
-                    self.SESSION_OUTCOMES,
+                    SESSION_OUTCOMES,
                 )
             )
             sessions = dict(self.env.cr.fetchall())

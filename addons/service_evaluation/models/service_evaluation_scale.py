@@ -1,7 +1,19 @@
-from odoo import api, fields, models, tools
+from typing import NamedTuple
+
+from odoo import api, fields, models
+from odoo.addons.service_base.models.service_cache_mixin import service_ormcache
 from odoo.exceptions import ValidationError
 
 MAX_OPTIONS = 8
+
+
+class KeyOption(NamedTuple):
+    """What a key of the rating scale means, as the device ingest caches it."""
+
+    option_id: int
+    score: float
+    is_satisfied: bool
+    is_negative: bool
 
 
 class ServiceEvaluationScale(models.Model):
@@ -14,6 +26,7 @@ class ServiceEvaluationScale(models.Model):
     _name = "service.evaluation.scale"
     _description = "Rating Scale"
     _inherit = ["service.cache.mixin"]  # the device event path caches keys per outlet
+    _cache_depends = {"device": None}
     _order = "outlet_id desc, id"
 
     name = fields.Char(required=True, translate=True)
@@ -54,18 +67,20 @@ class ServiceEvaluationScale(models.Model):
         return by_outlet.get(False, self.browse())
 
     @api.model
-    @tools.ormcache("outlet_id")
+    @service_ormcache("outlet_id", group="device")
     def _get_key_options(self, outlet_id):
-        """{key_code: (option_id, score, is_satisfied, is_negative)} at an outlet.
+        """{key_code: KeyOption} at an outlet.
 
         Cached: every device event needs it. Changes to scales, options or the tree
-        clear the registry cache. The outlet alone decides (its company's scale or an
-        override): keying on the current company as well would cost each device call
-        a read of its user just to compute `env.company`.
+        clear it (the "device" cache group). The outlet alone decides (its company's
+        scale or an override): keying on the current company as well would cost each
+        device call a read of its user just to compute `env.company`.
         """
         outlet = self.env["service.org.unit"].sudo().browse(outlet_id)
         scale = self.sudo()._get_for_outlet(outlet)
         return {
-            option.key_code: (option.id, option.score, option.is_satisfied, option.is_negative)
+            option.key_code: KeyOption(
+                option.id, option.score, option.is_satisfied, option.is_negative
+            )
             for option in scale.option_ids
         }

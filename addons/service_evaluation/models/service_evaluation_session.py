@@ -4,14 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-SESSION_STATES = [
-    ("serving", "Serving"),
-    ("awaiting", "Awaiting Rating"),
-    ("rated", "Rated"),
-    ("unrated", "Unrated"),
-    ("cancelled", "Cancelled"),
-]
-
+from ..tools.session_replay import SESSION_OUTCOMES, SESSION_STATES
 
 # What supervisors and managers may change on a session (see action_set_callback).
 STAFF_FIELDS = frozenset({"customer_phone", "staff_note"})
@@ -136,7 +129,7 @@ class ServiceEvaluationSession(models.Model):
                                OR (e.device_time, e.id) < (next_start.device_time, next_start.id))
                         WHERE st.id = %s AND e.outcome IN %s""",
                     self.start_event_id.id,
-                    self.env["service.evaluation.event"].SESSION_OUTCOMES,
+                    SESSION_OUTCOMES,
                 )
             )
             event_ids = [row[0] for row in self.env.cr.fetchall()]

@@ -1,7 +1,7 @@
 from odoo import fields, models
 from odoo.tools import SQL
 
-from ..models.service_evaluation_session import SESSION_STATES
+from ..tools.session_replay import SESSION_STATES
 
 
 class ServiceEvaluationSessionReport(models.Model):

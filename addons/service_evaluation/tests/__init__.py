@@ -14,3 +14,4 @@ from . import test_shifts
 from . import test_star_levels
 from . import test_ui
 from . import test_views
+from . import test_cache_invalidation

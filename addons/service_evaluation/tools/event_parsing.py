@@ -11,7 +11,10 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
-EVENT_TYPES = ("start", "end", "rate", "login", "logout", "heartbeat")
+from .session_replay import EVENT_TYPES as STORED_EVENT_TYPES
+
+HEARTBEAT = "heartbeat"  # a keypad's sign of life: acknowledged, never stored
+EVENT_TYPES = (*(code for code, _label in STORED_EVENT_TYPES), HEARTBEAT)
 MAX_UID_LENGTH = 64
 MAX_KEY = 8  # keypads have at most 8 rating keys
 # What PostgreSQL text cannot hold: NUL, and lone surrogates (JSON's "\udxxx" escapes

@@ -11,9 +11,11 @@ Rules, per device, in device-time order:
 - END moves the serving session to "awaiting rating". An END with nothing serving is
   stored as an orphan.
 - RATE within `rating_window` seconds after END is the session's one valid press.
-  Presses within `anti_repeat` seconds after a counted press are repeats (stored for
-  audit, never counted). Any other press is unsolicited. A press after the window
-  expired the session (unrated) and is itself unsolicited.
+  Presses within `anti_repeat` seconds of the session's previous press (the counted
+  one, or a repeat: each repeat extends the interval) are repeats (stored for audit,
+  never counted). A press after the window expired the session (unrated) and is
+  late when it comes within `rating_window + anti_repeat` seconds of END (it was
+  meant for that session), otherwise unsolicited, like any other press.
 - LOGIN / LOGOUT change the teller on duty; a session belongs to the teller on duty
   at its START.
 - A session still awaiting a rating becomes unrated once `now` is past its window.
@@ -44,6 +46,34 @@ SERVING, AWAITING, RATED, UNRATED, CANCELLED = (
     "unrated",
     "cancelled",
 )
+
+# The same vocabulary with its labels, declared once: the models' selections
+# (events, sessions, the analysis) and the device event parser use these.
+EVENT_TYPES = [
+    (START, "Start"),
+    (END, "End"),
+    (RATE, "Rating Press"),
+    (LOGIN, "Teller Login"),
+    (LOGOUT, "Teller Logout"),
+]
+OUTCOMES = [
+    (OPENED, "Opened a Session"),
+    (CLOSED, "Closed a Session"),
+    (ORPHAN, "End Without Session"),
+    (COUNTED, "Counted Rating"),
+    (REPEAT, "Repeat (Not Counted)"),
+    (UNSOLICITED, "Unsolicited Press"),
+    (LATE, "After the Rating Window"),
+    (SHIFT, "Shift Change"),
+]
+SESSION_OUTCOMES = (OPENED, CLOSED, COUNTED, REPEAT, LATE)  # events that belong to a session
+SESSION_STATES = [
+    (SERVING, "Serving"),
+    (AWAITING, "Awaiting Rating"),
+    (RATED, "Rated"),
+    (UNRATED, "Unrated"),
+    (CANCELLED, "Cancelled"),
+]
 
 
 class ReplayEvent(NamedTuple):  # a NamedTuple: built for every replayed event
