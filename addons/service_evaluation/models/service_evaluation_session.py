@@ -192,16 +192,6 @@ class ServiceEvaluationSession(models.Model):
             "context": {"default_session_id": self.id},
         }
 
-    def action_open_void_wizard(self):
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Void Sessions"),
-            "res_model": "service.evaluation.session.void",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"active_model": self._name, "active_ids": self.ids},
-        }
-
     # ------------------------------------------------------------ business
     def _check_staff_scope(self):
         """Raise unless the user supervises or manages every session's outlet."""
@@ -221,12 +211,6 @@ class ServiceEvaluationSession(models.Model):
             self.env["res.company"].browse(company_id) if company_id else self.company_id
         ) or self.env.company
         return company._service_phone_e164(number)
-
-    def _get_alert_recipients(self):
-        """[(user, how found, unit)] to alert about this session: see
-        service.evaluation.alert._find_recipients (empty when nobody is found)."""
-        self.ensure_one()
-        return self.env["service.evaluation.alert"]._find_recipients(self)
 
     def _alert_negative(self):
         """Alert about these sessions that just became negative: one alert per session
