@@ -32,7 +32,7 @@ PY
 fi
 
 # Simulator first: it prints "SERIAL PATH" per keypad once the pseudo-terminals exist.
-"$ROOT/.venv/bin/python" -m hardware_proxy.simulate --serials "$SERIALS" --pty \
+"$ROOT/.venv/bin/python" -m keypad_simulator --serials "$SERIALS" --pty \
     --link-dir "$WORK/tty" --random "$RATE" -q > "$WORK/simulator.out" 2> "$WORK/simulator.log" &
 echo $! > "$ROOT/.local/run/simulator.pid"
 for _ in $(seq 50); do [ "$(wc -l < "$WORK/simulator.out")" -ge 6 ] && break; sleep 0.2; done

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from hardware_proxy.simulate import VirtualKeypad
+from keypad_simulator import VirtualKeypad
 from odoo_server import ROOT, OdooServer, create_keypads, free_port
 
 sys.path.insert(0, str(ROOT / "docs" / "examples"))

@@ -14,7 +14,7 @@ from polling import wait_for
 from hardware_proxy import protocol as p
 from hardware_proxy.config import Config
 from hardware_proxy.service import ProxyService, event_uid
-from hardware_proxy.simulate import VirtualKeypad
+from keypad_simulator import VirtualKeypad
 from odoo_server import free_port
 
 

@@ -1,6 +1,6 @@
 """hardware_proxy transport and discovery on real pseudo-terminals, TCP and loop://.
 
-A VirtualKeypad (hardware_proxy/simulate.py) plays the keypad on the other end of a real
+A VirtualKeypad (keypad_simulator/) plays the keypad on the other end of a real
 pty pair or TCP connection; SerialLink is the proxy side. No Odoo, no hardware.
 """
 
@@ -37,8 +37,8 @@ from hardware_proxy.protocol import (
     crc16,
     encode,
 )
-from hardware_proxy.simulate import VirtualKeypad
 from hardware_proxy.transport import LinkState, SerialLink
+from keypad_simulator import VirtualKeypad
 
 SCALE = 0.05  # keypad timers x0.05: first retransmission after 50 ms instead of 1 s
 

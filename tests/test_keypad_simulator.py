@@ -1,4 +1,4 @@
-"""The virtual keypad (hardware_proxy/simulate.py) keeps the keypad's side of PROTOCOL.md:
+"""The virtual keypad (keypad_simulator/) keeps the keypad's side of PROTOCOL.md:
 stop-and-wait retransmission until ACK, IDENTIFY answered by HELLO, reboots, NACKs. The
 host here is a socketpair end driven by the test; the command line runs as a subprocess."""
 
@@ -38,8 +38,8 @@ from hardware_proxy.protocol import (
     encode,
     next_seq,
 )
-from hardware_proxy.simulate import ScriptError, VirtualKeypad, parse_script, run_script
 from hardware_proxy.transport import LinkState, SerialLink
+from keypad_simulator import ScriptError, VirtualKeypad, parse_script, run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALE = 0.02  # retransmissions after 20, 40, 80, 160, 160... ms
@@ -373,7 +373,7 @@ def test_parse_script_errors_name_the_line(line):
 
 
 def simulate(*args: str) -> list[str]:
-    return [sys.executable, "-m", "hardware_proxy.simulate", *args]
+    return [sys.executable, "-m", "keypad_simulator", *args]
 
 
 def test_cli_ptys_for_a_duration():

@@ -1,10 +1,11 @@
-"""Virtual rating keypads on pseudo-terminals or TCP, for demos and tests.
+"""The keypad model: a virtual rating keypad that keeps the keypad's side of PROTOCOL.md.
 
-A ``VirtualKeypad`` behaves as PROTOCOL.md asks of a real keypad: a HELLO after power-up,
-reliable frames (HELLO, START, END, RATE, LOGIN, LOGOUT) sent one at a time and
-retransmitted with ``retransmit_timeout_ms`` until the host ACKs (or finally NACKs) them,
-heartbeats only while nothing is in flight, a HELLO with the same ``boot_id`` in answer to
-IDENTIFY, a new ``boot_id`` and sequence 0 after a reboot. It records what the host sends
+The proxy is tested and demonstrated against this model instead of hardware, so it does
+what PROTOCOL.md asks of a real keypad's firmware: a HELLO after power-up, reliable frames
+(HELLO, START, END, RATE, LOGIN, LOGOUT) sent one at a time and retransmitted with
+``retransmit_timeout_ms`` until the host ACKs (or finally NACKs) them, heartbeats only
+while nothing is in flight, a HELLO with the same ``boot_id`` in answer to IDENTIFY, a new
+``boot_id`` and sequence 0 after a reboot. A ``VirtualKeypad`` records what the host sends
 (DISPLAY, PLAY, LED, BEEP) and can be unplugged and plugged back in.
 
 Its end of the line is one of:
@@ -19,73 +20,28 @@ Its end of the line is one of:
   listens again on the same port.
 - any connected socket or file descriptor: ``attach(endpoint)`` (tests use socketpairs).
 
-Command line (``python -m hardware_proxy.simulate``)::
-
-    --devices N          number of keypads, serials PREFIX-01 .. PREFIX-NN
-    --serial-prefix SIM  serial number prefix
-    --pty                pseudo-terminals (the default) ...
-    --link-dir DIR       ... with symlinks DIR/PREFIX-01 .. (stable paths)
-    --tcp-base-port P    TCP servers instead, on ports P, P+1, ... (--host, default 127.0.0.1)
-    --script FILE        play a script (below), or
-    --random PER_MINUTE  random customers, PER_MINUTE per keypad and minute
-    --duration S         stop after S seconds (default: on SIGTERM or SIGINT)
-    --key-count K        rating keys per keypad (4)
-
-It prints one line per keypad, ``SERIAL PATH_OR_URL``, the port the proxy should open,
-then logs to stderr what the keypads send and receive. SIGTERM and SIGINT stop it
-cleanly (links removed, exit status 0).
-
-Script format: one command per line; blank lines and ``#`` comments are ignored. A
-device command starts with the keypad's serial::
-
-    SIM-01 login 1001        LOGIN with employee number 1001
-    SIM-01 start             START key (customer called)
-    SIM-01 end               END key (service over)
-    SIM-01 rate 1            rating key 1 (1 = leftmost)
-    SIM-01 customer 2 [S]    start, S seconds of service (default 0), end, rate 2
-    SIM-01 logout            LOGOUT key
-    SIM-01 heartbeat         a HEARTBEAT now (they are also sent every 10 s when idle)
-    SIM-01 unplug            pull the cable (presses made meanwhile are kept)
-    SIM-01 replug            plug it back in (HELLO again, same boot_id)
-    SIM-01 reboot            power cycle (new boot_id, sequence from 0)
-    SIM-01 garbage 00ffaa55  raw bytes on the line (hex)
-    SIM-01 wait-idle [S]     wait until this keypad's presses are all ACKed (max S, 30)
-
-and these apply to the whole simulation::
-
-    sleep 2.5                wait 2.5 seconds
-    wait-idle [S]            wait until every keypad is idle (max S seconds, 30)
-    exit                     stop the simulation
-
-Commands run one after the other (``customer 1 5`` holds the script for 5 s). When the
-script ends the keypads stay connected (retransmitting, sending heartbeats) until
-``--duration``, ``exit`` or a signal.
+The endpoints themselves are in endpoints.py; scripts (script.py) and random customers
+(load.py) press the keys from other threads.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 import os
 import random
 import select
-import signal
 import socket
-import sys
 import threading
 import time
-import tty
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from hardware_proxy.protocol import (
     HEARTBEAT_INTERVAL_MS,
     IDLE_GAP_MS,
-    MAX_KEYS,
     MAX_TIME_MS,
     NACK_RETRY_REASONS,
     Ack,
@@ -110,6 +66,7 @@ from hardware_proxy.protocol import (
     next_seq,
     retransmit_timeout_ms,
 )
+from keypad_simulator import endpoints
 
 _logger = logging.getLogger(__name__)
 
@@ -150,75 +107,6 @@ class _Call:
         self.done = threading.Event()
         self.result: Any = None
         self.error: BaseException | None = None
-
-
-class _FdLine:
-    """The keypad's end of the line as a file descriptor (a pty master), non-blocking."""
-
-    def __init__(self, fd: int, *, also_close: Sequence[int] = ()) -> None:
-        self.fd = fd
-        self._also_close = list(also_close)
-        os.set_blocking(fd, False)
-
-    def fileno(self) -> int:
-        return self.fd
-
-    def recv(self) -> bytes:
-        """Bytes available (maybe none); EOFError when the other end is gone."""
-        try:
-            data = os.read(self.fd, 4096)
-        except BlockingIOError:
-            return b""
-        except OSError as exc:  # EIO: no process has the pty slave open
-            raise EOFError(str(exc)) from exc
-        if not data:
-            raise EOFError("end of file")
-        return data
-
-    def send(self, data: bytes) -> int:
-        try:
-            return os.write(self.fd, data)
-        except BlockingIOError:
-            return 0
-
-    def close(self) -> None:
-        for fd in (self.fd, *self._also_close):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-class _SocketLine:
-    """The keypad's end of the line as a connected socket, non-blocking."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        sock.setblocking(False)
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
-
-    def recv(self) -> bytes:
-        try:
-            data = self.sock.recv(4096)
-        except BlockingIOError:
-            return b""
-        except OSError as exc:
-            raise EOFError(str(exc)) from exc
-        if not data:
-            raise EOFError("connection closed")
-        return data
-
-    def send(self, data: bytes) -> int:
-        try:
-            return self.sock.send(data)
-        except BlockingIOError:
-            return 0
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.close()
 
 
 class VirtualKeypad:
@@ -275,7 +163,7 @@ class VirtualKeypad:
         self.tcp_port: int | None = None
         self._transport: str | None = None  # "pty", "tcp" or "attached"
         self._plugged = False
-        self._line: _FdLine | _SocketLine | None = None
+        self._line: endpoints.FdLine | endpoints.SocketLine | None = None
         self._listener: socket.socket | None = None
 
         self._lock = threading.RLock()
@@ -316,10 +204,7 @@ class VirtualKeypad:
 
         def attach() -> None:
             self._drop_line()
-            if isinstance(endpoint, socket.socket):
-                self._line = _SocketLine(endpoint)
-            else:
-                self._line = _FdLine(endpoint)
+            self._line = endpoints.line_for(endpoint)
             self._transport = "attached"
             self._plugged = True
 
@@ -530,24 +415,7 @@ class VirtualKeypad:
 
     def _open_pty(self, link: str | None) -> str:
         self._drop_line()
-        master, slave = os.openpty()
-        try:
-            tty.setraw(master)  # no echo, no line discipline: bytes pass as they are
-            tty.setraw(slave)
-            slave_path = os.ttyname(slave)
-            if link is not None:
-                tmp = f"{link}.{os.getpid()}.tmp"
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                os.symlink(slave_path, tmp)
-                os.replace(tmp, link)  # atomic, like udev replacing a by-id link
-        except BaseException:  # termios.error is not an OSError
-            os.close(master)
-            os.close(slave)
-            raise
-        # Keeping our own slave descriptor open means the master never reads EIO while
-        # the proxy has the port closed; we never read from it, so we steal nothing.
-        self._line = _FdLine(master, also_close=[slave])
+        self._line, slave_path = endpoints.open_pty(link)
         self.slave_path, self.link_path = slave_path, link
         self._transport = "pty"
         self._plugged = True
@@ -556,15 +424,7 @@ class VirtualKeypad:
 
     def _listen(self, host: str, port: int) -> int:
         self._drop_line()
-        server = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        try:
-            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            server.bind((host, port))
-            server.listen(1)
-            server.setblocking(False)
-        except OSError:
-            server.close()
-            raise
+        server = endpoints.listen_tcp(host, port)
         self._listener = server
         self.tcp_host, self.tcp_port = host, server.getsockname()[1]
         self._transport = "tcp"
@@ -580,12 +440,8 @@ class VirtualKeypad:
             with contextlib.suppress(OSError):
                 self._listener.close()
             self._listener = None
-        link = self.link_path
-        if self._transport == "pty" and link and self.slave_path:
-            # Like udev removing /dev/serial/by-id/...: only our own link.
-            with contextlib.suppress(OSError):
-                if os.readlink(link) == self.slave_path:
-                    os.unlink(link)
+        if self._transport == "pty" and self.link_path and self.slave_path:
+            endpoints.remove_link(self.link_path, self.slave_path)
 
     def _unplug(self) -> None:
         self._drop_line()
@@ -664,13 +520,12 @@ class VirtualKeypad:
 
     def _accept(self) -> None:
         assert self._listener is not None
-        try:
-            conn, peer = self._listener.accept()
-        except OSError:
+        accepted = endpoints.accept(self._listener)
+        if accepted is None:
             return
         if self._line is not None:
             self._line.close()  # one client at a time: the newest wins
-        self._line = _SocketLine(conn)
+        self._line, peer = accepted
         self._decoder.reset()
         _logger.info("%s: connection from %s", self.serial, peer)
         # The cable is in: send what is waiting soon (after pyserial flushes its input).
@@ -758,295 +613,3 @@ class VirtualKeypad:
                 self._accept()
             if line is not None and line in ready and line is self._line:
                 self._receive(time.monotonic())
-
-
-# ---------------------------------------------------------------------- script
-
-
-class ScriptError(ValueError):
-    """A script line that cannot be run; the message names the line."""
-
-
-@dataclass(frozen=True)
-class ScriptCommand:
-    line_no: int
-    device: str | None  # None: a command for the whole simulation
-    verb: str
-    args: tuple[str, ...]
-
-
-_DEVICE_VERBS = {  # verb: (min args, max args)
-    "login": (1, 1),
-    "logout": (0, 0),
-    "start": (0, 0),
-    "end": (0, 0),
-    "rate": (1, 1),
-    "customer": (1, 2),
-    "heartbeat": (0, 0),
-    "unplug": (0, 0),
-    "replug": (0, 0),
-    "reboot": (0, 0),
-    "garbage": (1, 1),
-    "wait-idle": (0, 1),
-}
-_GLOBAL_VERBS = {"sleep": (1, 1), "wait-idle": (0, 1), "exit": (0, 0)}
-DEFAULT_WAIT_IDLE = 30.0
-
-
-def parse_script(text: str, serials: Sequence[str]) -> list[ScriptCommand]:
-    """Parse and check a whole script before anything runs (see the module docstring)."""
-    commands = []
-    for line_no, raw in enumerate(text.splitlines(), 1):
-        words = raw.split("#", 1)[0].split()
-        if not words:
-            continue
-        device: str | None = None
-        verbs = _GLOBAL_VERBS
-        if words[0] in serials:
-            device, verbs = words.pop(0), _DEVICE_VERBS
-            if not words:
-                raise ScriptError(f"line {line_no}: a command must follow {device}")
-        verb, args = words[0], words[1:]
-        if verb not in verbs:
-            what = f"command for {device}" if device else "device or command"
-            raise ScriptError(f"line {line_no}: unknown {what} {verb!r}")
-        low, high = verbs[verb]
-        if not low <= len(args) <= high:
-            raise ScriptError(f"line {line_no}: {verb} takes {low} to {high} arguments")
-        try:
-            _check_args(verb, args)
-        except ValueError as exc:
-            raise ScriptError(f"line {line_no}: {exc}") from exc
-        commands.append(ScriptCommand(line_no, device, verb, tuple(args)))
-    return commands
-
-
-def _check_args(verb: str, args: Sequence[str]) -> None:
-    """Raise ValueError (InvalidField is one) for arguments the command cannot use."""
-    if verb in ("rate", "customer"):
-        key = int(args[0])
-        if not 1 <= key <= MAX_KEYS:
-            raise ValueError(f"key {key} is not in 1-{MAX_KEYS}")
-    elif verb == "login":
-        Login(0, args[0])  # 1-16 ASCII digits
-    elif verb == "garbage":
-        bytes.fromhex(args[0])
-    seconds = args[1:] if verb == "customer" else args if verb in ("sleep", "wait-idle") else ()
-    for value in seconds:
-        if not float(value) >= 0:  # also refuses nan
-            raise ValueError(f"{value} is not a number of seconds")
-
-
-def run_script(
-    commands: Sequence[ScriptCommand],
-    keypads: dict[str, VirtualKeypad],
-    stop: threading.Event,
-) -> None:
-    """Play ``commands``; returns at the end, on ``exit`` or when ``stop`` is set."""
-    for command in commands:
-        if stop.is_set():
-            return
-        try:
-            _run_command(command, keypads, stop)
-        except Exception as exc:  # one bad step (a key the keypad lacks) does not end the demo
-            _logger.error("script line %d (%s): %s", command.line_no, command.verb, exc)
-
-
-def _run_command(
-    command: ScriptCommand, keypads: dict[str, VirtualKeypad], stop: threading.Event
-) -> None:
-    verb, args = command.verb, command.args
-    if command.device is None:
-        if verb == "sleep":
-            stop.wait(float(args[0]))
-        elif verb == "wait-idle":
-            timeout = float(args[0]) if args else DEFAULT_WAIT_IDLE
-            deadline = time.monotonic() + timeout
-            for keypad in keypads.values():
-                keypad.wait_idle(max(deadline - time.monotonic(), 0.0))
-        elif verb == "exit":
-            stop.set()
-        return
-    keypad = keypads[command.device]
-    if verb == "login":
-        keypad.login(args[0])
-    elif verb == "rate":
-        keypad.press_rate(int(args[0]))
-    elif verb == "customer":
-        keypad.customer(int(args[0]), serve_seconds=float(args[1]) if len(args) > 1 else 0.0)
-    elif verb == "garbage":
-        keypad.inject_garbage(bytes.fromhex(args[0]))
-    elif verb == "wait-idle":
-        keypad.wait_idle(float(args[0]) if args else DEFAULT_WAIT_IDLE)
-    else:
-        actions: dict[str, Callable[[], Any]] = {
-            "logout": keypad.logout,
-            "start": keypad.press_start,
-            "end": keypad.press_end,
-            "heartbeat": keypad.heartbeat,
-            "unplug": keypad.unplug,
-            "replug": keypad.replug,
-            "reboot": keypad.reboot,
-        }
-        actions[verb]()
-
-
-# ---------------------------------------------------------------------- random customers
-
-
-def rating_weights(key_count: int) -> list[float]:
-    """Key 1 (the leftmost, "very satisfied" on the default scale) most of the time."""
-    return [0.45**index for index in range(key_count)]
-
-
-def run_random(
-    keypad: VirtualKeypad,
-    per_minute: float,
-    stop: threading.Event,
-    *,
-    employee_no: str,
-    rng: random.Random | None = None,
-) -> None:
-    """A teller logs in, then serves customers, ``per_minute`` on average, until ``stop``.
-
-    Each customer: a pause, START, the service (60% of the cycle), END, a few seconds,
-    RATE. Cycles are exponentially distributed, so customers arrive at random.
-    """
-    rng = rng or random.Random()
-    keys = list(range(1, keypad.key_count + 1))
-    weights = rating_weights(keypad.key_count)
-    mean_cycle = 60.0 / per_minute
-    if stop.wait(rng.uniform(0.0, min(mean_cycle, 2.0))):  # do not all start in step
-        return
-    keypad.login(employee_no)
-    while True:
-        cycle = rng.expovariate(1.0 / mean_cycle)
-        rating_delay = min(cycle * 0.1, 5.0)
-        if stop.wait(cycle * 0.3):
-            return
-        keypad.press_start()
-        if stop.wait(cycle * 0.6):
-            return
-        keypad.press_end()
-        if stop.wait(rating_delay):
-            return
-        keypad.press_rate(rng.choices(keys, weights)[0])
-
-
-# ---------------------------------------------------------------------- command line
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m hardware_proxy.simulate",
-        description="Virtual rating keypads on pseudo-terminals or TCP ports.",
-        epilog="Script format: see the docstring of hardware_proxy/simulate.py.",
-    )
-    parser.add_argument("--devices", type=int, default=1, metavar="N")
-    parser.add_argument("--serial-prefix", default="SIM", metavar="PREFIX")
-    parser.add_argument(
-        "--serials", metavar="S1,S2,...", help="exact serial numbers (instead of --devices)"
-    )
-    parser.add_argument("--key-count", type=int, default=4, metavar="K")
-    line = parser.add_mutually_exclusive_group()
-    line.add_argument("--pty", action="store_true", help="pseudo-terminals (the default)")
-    line.add_argument("--tcp-base-port", type=int, metavar="P", help="TCP servers on P, P+1, ...")
-    parser.add_argument("--link-dir", type=Path, metavar="DIR", help="symlinks DIR/SERIAL")
-    parser.add_argument("--host", default="127.0.0.1", help="TCP address (127.0.0.1)")
-    load = parser.add_mutually_exclusive_group()
-    load.add_argument("--script", type=Path, metavar="FILE")
-    load.add_argument("--random", type=float, metavar="PER_MINUTE")
-    parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
-    parser.add_argument("--seed", type=int, help="random seed (--random)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if not 1 <= args.devices <= 99:
-        parser.error("--devices must be 1-99")
-    if args.link_dir is not None and args.tcp_base_port is not None:
-        parser.error("--link-dir goes with --pty, not --tcp-base-port")
-    if args.random is not None and args.random <= 0:
-        parser.error("--random needs a positive number of customers per minute")
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(message)s",
-    )
-    serials = [f"{args.serial_prefix}-{index:02d}" for index in range(1, args.devices + 1)]
-    if args.serials:
-        serials = [serial.strip() for serial in args.serials.split(",") if serial.strip()]
-    commands: list[ScriptCommand] = []
-    if args.script is not None:
-        try:
-            commands = parse_script(args.script.read_text(encoding="utf-8"), serials)
-        except (OSError, ScriptError) as exc:
-            print(f"simulate: {args.script}: {exc}", file=sys.stderr)
-            return 2
-
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        _logger.info("signal %d: stopping", signum)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    keypads: dict[str, VirtualKeypad] = {}
-    workers: list[threading.Thread] = []
-    try:
-        if args.link_dir is not None:
-            args.link_dir.mkdir(parents=True, exist_ok=True)
-        for index, serial in enumerate(serials):
-            keypad = VirtualKeypad(serial, key_count=args.key_count)
-            keypads[serial] = keypad
-            if args.tcp_base_port is not None:
-                keypad.listen_tcp(args.host, args.tcp_base_port + index)
-            else:
-                link = args.link_dir / serial if args.link_dir is not None else None
-                keypad.open_pty(link)
-            keypad.start()
-            print(serial, keypad.url, flush=True)
-        if commands:
-            workers.append(
-                threading.Thread(target=run_script, args=(commands, keypads, stop), daemon=True)
-            )
-        elif args.random is not None:
-            rng = random.Random(args.seed)
-            for index, keypad in enumerate(keypads.values()):
-                worker = threading.Thread(
-                    target=run_random,
-                    args=(keypad, args.random, stop),
-                    kwargs={
-                        "employee_no": str(1001 + index),
-                        "rng": random.Random(rng.random()),
-                    },
-                    daemon=True,
-                )
-                workers.append(worker)
-        for worker in workers:
-            worker.start()
-        deadline = None if args.duration is None else time.monotonic() + args.duration
-        while not stop.is_set():
-            left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
-            if left <= 0:
-                break
-            stop.wait(left)
-    except OSError as exc:
-        print(f"simulate: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        stop.set()
-        for keypad in keypads.values():
-            keypad.stop()
-        for worker in workers:
-            worker.join(2.0)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
