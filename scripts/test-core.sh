@@ -44,13 +44,6 @@ KNOWN=(
     # An at_install test of mail written for a database without hr (Odoo runs it before hr
     # is installed): with hr, the user cannot switch to portal ("exclusive groups").
     -/mail:TestPartner.test_log_portal_group
-    # Ours, and Odoo's own pattern: hr's at_install test reads, as a plain internal user,
-    # every hr.employee field that is also on hr.employee.public. Our Star Level History,
-    # Sessions and On Duty fields are there for the Service groups only, like Odoo's
-    # hr_attendance fields: installing hr_attendance on the database without our addons
-    # gives the same AccessError (on attendance_state). Odoo runs this test before any
-    # such module is installed. Drop this line if those fields become readable by all.
-    -/hr:TestSelfAccessRights.testReadOtherEmployee
 )
 if [ "${CORE_KNOWN:-1}" = 1 ] && [ ${#KNOWN[@]} -gt 0 ]; then
     TAGS="$TAGS,$(IFS=,; echo "${KNOWN[*]}")"

@@ -2,7 +2,7 @@
     "name": "Service Evaluation",
     "summary": "Counter rating keypads: service sessions, ratings that cannot be gamed, "
     "alerts and teller star levels",
-    "version": "19.0.1.2.0",
+    "version": "19.0.1.3.0",
     "category": "Services",
     "website": "https://github.com/service-quality-suite/service-quality-suite",
     "author": "Service Quality Suite contributors",

@@ -1,16 +1,18 @@
-"""Demo history for the 西区 and 东区 outlets: three months of sessions and shifts, teller
+"""Demo history for the 西区 and 东区 outlets: three months of keypad presses, teller
 photos and star levels. Called by the post_init_hook when the module is installed with demo data.
 
-Sessions and shifts are written with multi-row INSERTs (a few thousand rows per
-statement) in time order, so ids grow with time as they would from real keypads; the
-ORM would need minutes for the ~25,000 sessions. The values follow what
-tools/session_replay.py would have produced from the keypad events:
+The generator draws what tellers and customers press on each counter's keypad (LOGIN,
+START, END, RATE, LOGOUT) and posts those events to the device ingest as the branch's
+hardware proxy user, in batches as the proxy sends them. The ingest stores them and
+replays them into sessions and shifts (tools/session_replay.py): every demo session
+opens "View events", and the demo follows the rules the keypads do:
 
 - a session is START → (END →) rating; a START while the previous session is still
   serving cancels it (no End: no prompt, duration 0);
 - after End the customer has `service_rating_window` seconds to press a key; no press
-  leaves the session unrated;
-- the session belongs to the teller on duty (one shift per teller and day);
+  leaves the session unrated, a press just after it is late;
+- a second press right after the counted one is a repeat, not counted;
+- the session belongs to the teller logged in on the keypad (one shift per teller and day);
 - a branch's tellers work at its counters only (POOLS), so branch scoping shows.
 
 Everything is drawn from `random.Random(19)` (西区) and `random.Random(20)` (东区), so two
@@ -24,20 +26,21 @@ import io
 import logging
 import random
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
-from odoo import SUPERUSER_ID, fields
-from odoo.tools import SQL
+from odoo import fields
 from PIL import Image, ImageDraw, ImageFont
+
+from ..controllers.device_api import MAX_BATCH
 
 _logger = logging.getLogger(__name__)
 
 TZ = ZoneInfo("Asia/Shanghai")
 UTC = ZoneInfo("UTC")
 SEED = 19
-CHUNK = 2000
 
 COUNTER_XMLIDS = [
     "service_evaluation.counter_xikezhan_1_demo",
@@ -116,50 +119,22 @@ CJK_FONTS = [
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
 ]
 
-SESSION_COLUMNS = (
-    "counter_id",
-    "outlet_id",
-    "company_id",
-    "device_id",
-    "employee_id",
-    "business_type_id",
-    "source",
-    "state",
-    "date_start",
-    "date_end",
-    "date_rated",
-    "duration",
-    "reached_prompt",
-    "option_id",
-    "score",
-    "is_rated",
-    "is_satisfied",
-    "is_negative",
-)
-SHIFT_COLUMNS = (
-    "employee_id",
-    "counter_id",
-    "outlet_id",
-    "company_id",
-    "source",
-    "date_start",
-    "date_end",
-    "duration_hours",
-    "create_uid",
-    "create_date",
-    "write_uid",
-    "write_date",
-)
+# Beyond the rules above, a few presses that show what the replay does with them: a
+# customer pressing twice (the second press is a repeat, not counted), and a press
+# just after the rating window (late: the session stays unrated).
+DOUBLE_PRESS_RATE = 0.03  # of the rated sessions
+LATE_PRESS_RATE = 0.1  # of the unrated sessions
 
 
 def generate_demo_sessions(env):
-    """Photos, ~3 months of sessions and shifts, star levels; for the demo data only."""
+    """Photos, ~3 months of keypad events replayed into sessions and shifts, star levels;
+    for the demo data only."""
     started = time.monotonic()
     pools = []
     for counter_xmlids, teller_xmlids, profiles, seed in POOLS:
         counters = [env.ref(xmlid, raise_if_not_found=False) for xmlid in counter_xmlids]
         tellers = [env.ref(xmlid, raise_if_not_found=False) for xmlid in teller_xmlids]
-        counters = [counter for counter in counters if counter]
+        counters = [counter for counter in counters if counter and counter.device_ids]
         tellers = [teller for teller in tellers if teller]
         if not counters or len(tellers) < len(counters):
             _logger.warning("Demo counters or tellers missing: no demo sessions for %s.", seed)
@@ -177,53 +152,57 @@ def generate_demo_sessions(env):
         generator = _Generator(env, random.Random(seed), counters, tellers, profiles, now)
         generator.run()
         generators.append(generator)
-    # All branches in time order, so ids grow with time as from real keypads.
-    sessions = sorted(
-        (row for generator in generators for row in generator.sessions), key=lambda row: row[8]
-    )
-    shifts = sorted(
-        (row for generator in generators for row in generator.shifts), key=lambda row: row[5]
-    )
-
-    _insert(env.cr, "service_evaluation_shift", SHIFT_COLUMNS, shifts, now)
-    # Sessions have no audit columns (_log_access = False): their events are the audit.
-    _insert(env.cr, "service_evaluation_session", SESSION_COLUMNS, sessions)
-    # The keypads were heard from just now: the live kanban shows them online (until the
-    # hardware proxy's heartbeats take over, or 3 minutes without any).
-    device_ids = tuple(
-        device_id
-        for generator in generators
-        for device_id in generator.devices.values()
-        if device_id
-    )
-    if device_ids:
-        env.cr.execute(
-            SQL(
-                "UPDATE service_evaluation_device SET last_seen = %s WHERE id IN %s",
-                now,
-                device_ids,
-            )
-        )
-    env["service.evaluation.session"].invalidate_model()
-    env["service.evaluation.shift"].invalidate_model()
-    env["service.evaluation.device"].invalidate_model(["last_seen", "is_online"])
+    event_count = sum(len(generator.events) for generator in generators)
+    with _history_accepted(env, generators, now):
+        for generator in generators:
+            generator.post()
 
     _compute_star_levels(env, now)
+    Session = env["service.evaluation.session"]
+    counter_ids = [counter.id for generator in generators for counter in generator.counters]
     _logger.info(
-        "Demo data: %s sessions and %s shifts for %s counters and %s tellers, "
-        "%s days up to %s, in %.1f s",
-        len(sessions),
-        len(shifts),
-        sum(len(counters) for counters, *_rest in pools),
-        sum(len(tellers) for _counters, tellers, *_rest in pools),
+        "Demo data: %s keypad events replayed into %s sessions and %s shifts for %s counters "
+        "and %s tellers, %s days up to %s, in %.1f s",
+        event_count,
+        Session.search_count([("counter_id", "in", counter_ids)]),
+        env["service.evaluation.shift"].search_count([("counter_id", "in", counter_ids)]),
+        len(counter_ids),
+        sum(len(generator.tellers) for generator in generators),
         generators[0].day_count,
         generators[0].today,
         time.monotonic() - started,
     )
 
 
-# ---------------------------------------------------------------------------- sessions
+@contextmanager
+def _history_accepted(env, generators, now):
+    """The companies accept keypad events as old as the demo's first day while it loads.
+
+    Their own limit (`service_max_event_age_days`) is put back afterwards: the demo's
+    history is older than a keypad may normally send.
+    """
+    companies = env["res.company"].browse(
+        {counter.company_id.id for generator in generators for counter in generator.counters}
+    )
+    limits = {company: company.service_max_event_age_days for company in companies}
+    oldest = min(generator.first_day for generator in generators)
+    companies.write({"service_max_event_age_days": (now.date() - oldest).days + 2})
+    try:
+        yield
+    finally:
+        for company, days in limits.items():
+            company.service_max_event_age_days = days
+
+
+# ---------------------------------------------------------------------------- events
 class _Generator:
+    """A branch's keypads over the demo period: what their tellers and customers press.
+
+    `run` draws the events in time order; `post` sends them to the device ingest as the
+    branch's hardware proxy would (batches of at most MAX_BATCH, in time order), which
+    stores them and replays them into sessions and shifts.
+    """
+
     def __init__(self, env, rng, counters, tellers, profiles, now):
         self.env = env
         self.rng = rng
@@ -235,23 +214,26 @@ class _Generator:
         self.today = self.now_local.date()
         self.first_day = self.today - relativedelta(months=3) + timedelta(days=1)
         self.day_count = (self.today - self.first_day).days + 1
-        self.sessions = []
-        self.shifts = []
+        self.events = []  # (UTC time, order, event)
         self.devices = {}
         self.business_types = {}
         self.rating_choices = {}
         Scale = env["service.evaluation.scale"]
         for counter in counters:
-            device = counter.device_ids[:1]
-            self.devices[counter.id] = device.id or None
+            self.devices[counter.id] = counter.device_ids[:1]
             self.business_types[counter.id] = [
-                (business_type.id, DURATIONS.get(business_type.code, DEFAULT_DURATION))
+                (business_type.code, DURATIONS.get(business_type.code, DEFAULT_DURATION))
                 for business_type in counter.business_type_ids
             ] or [(None, DEFAULT_DURATION)]
             options = Scale._get_for_outlet(counter.outlet_id).option_ids.sorted("key_code")
             for index, (_prompt, weights) in enumerate(profiles[: len(tellers)]):
                 self.rating_choices[counter.id, index] = _rating_choices(options, weights)
+        companies = {counter.company_id for counter in counters}
+        self.rating_window = {
+            company.id: timedelta(seconds=company.service_rating_window) for company in companies
+        }
 
+    # ------------------------------------------------------------------ drawing
     def run(self):
         day = self.first_day
         while day <= self.today:
@@ -276,6 +258,8 @@ class _Generator:
             shift_start = opening - timedelta(minutes=rng.randint(2, 12))
             if is_today and shift_start > self.now_local - timedelta(minutes=15):
                 shift_start = self.now_local - timedelta(minutes=rng.randint(15, 25))
+            teller = self.tellers[teller_index].sudo()
+            self._press(counter, shift_start, "login", employee=teller.service_employee_number)
             last_end = self._counter_day(
                 counter,
                 teller_index,
@@ -287,14 +271,14 @@ class _Generator:
             )
             if is_today:
                 self._live_tail(counter, teller_index, position)
-                self._shift(counter, teller_index, shift_start, None)
             else:
                 shift_end = max(closing, last_end) + timedelta(minutes=rng.randint(2, 15))
-                self._shift(counter, teller_index, shift_start, shift_end)
+                self._press(counter, shift_end, "logout")
 
     def _counter_day(self, counter, teller_index, opening, limit, volume, shift_start, is_today):
         """Serve `volume` arrivals one after the other; return the last session's end.
 
+        A teller who skips End leaves the session serving: the next Start cancels it.
         Today, sessions must end before the live tail (see `_live_tail`) starts.
         """
         rng = self.rng
@@ -308,125 +292,112 @@ class _Generator:
         prompt_rate = self.profiles[teller_index][0]
         cursor = max(opening, shift_start + timedelta(minutes=3))
         last_end = cursor
-        pending = None  # a session without End is cancelled only once the next one starts
+        skipped_end = None  # (start, service time) of a session the teller did not End
         for arrival in arrivals:
             start = max(arrival, cursor + timedelta(seconds=rng.randint(15, 75)))
             if start >= limit:
                 break
-            business_type_id, (low, high) = rng.choice(self.business_types[counter.id])
+            business_code, (low, high) = rng.choice(self.business_types[counter.id])
             end = start + timedelta(seconds=int(rng.uniform(low, high) * 60))
             if end_limit and end + timedelta(seconds=10) > end_limit:
                 break
-            if pending:
-                self.sessions.append(self._row(counter, teller_index, *pending))
+            self._press(counter, start, "start", business=business_code)
             if rng.random() < prompt_rate:
-                pending = None
-                rated_at = self._prompted(counter, teller_index, business_type_id, start, end)
+                skipped_end = None
+                rated_at = self._prompted(counter, teller_index, end)
                 cursor = rated_at or end + timedelta(seconds=10)
             else:
-                pending = (business_type_id, "cancelled", start)
+                skipped_end = end
                 cursor = end
             last_end = cursor
-        if pending:
-            if is_today:
-                # Nothing started after it yet: it would still be serving. Let the teller
-                # have pressed End after all, so only the live tail is open.
-                business_type_id, _state, start = pending
-                self._prompted(counter, teller_index, business_type_id, start, last_end)
-            else:  # the next day's first Start cancelled it
-                self.sessions.append(self._row(counter, teller_index, *pending))
+        if skipped_end and is_today:
+            # Nothing started after it yet: it would still be serving. Let the teller
+            # have pressed End after all, so only the live tail is open.
+            self._prompted(counter, teller_index, last_end)
         return last_end
 
-    def _prompted(self, counter, teller_index, business_type_id, start, end, rate=None):
-        """An ended session, rated with probability RATED_RATE; returns its rating time."""
+    def _prompted(self, counter, teller_index, end, rate=None):
+        """End, then a rating with probability RATED_RATE; returns the rating time."""
         rng = self.rng
+        self._press(counter, end, "end")
         if rate is None:
             rate = rng.random() < RATED_RATE
         if not rate:
-            self.sessions.append(
-                self._row(counter, teller_index, business_type_id, "unrated", start, end)
-            )
+            if rng.random() < LATE_PRESS_RATE:
+                window = self.rating_window[counter.company_id.id]
+                late = end + window + timedelta(seconds=rng.randint(1, 3))
+                self._press(counter, late, "rate", key=self._key(counter, teller_index))
             return None
-        options, cum_weights = self.rating_choices[counter.id, teller_index]
-        option = rng.choices(options, cum_weights=cum_weights)[0]
         rated_at = end + timedelta(seconds=rng.randint(2, 8))
-        self.sessions.append(
-            self._row(
-                counter, teller_index, business_type_id, "rated", start, end, rated_at, option
-            )
-        )
+        self._press(counter, rated_at, "rate", key=self._key(counter, teller_index))
+        if rng.random() < DOUBLE_PRESS_RATE:
+            again = rated_at + timedelta(seconds=rng.randint(1, 2))
+            self._press(counter, again, "rate", key=self._key(counter, teller_index))
         return rated_at
+
+    def _key(self, counter, teller_index):
+        keys, cum_weights = self.rating_choices[counter.id, teller_index]
+        return self.rng.choices(keys, cum_weights=cum_weights)[0]
 
     def _live_tail(self, counter, teller_index, position):
         """The last sessions of today, around now: one counter serving, one awaiting a
         rating, two just rated; the others idle since their last customer."""
-        business_type_id, _duration = self.rng.choice(self.business_types[counter.id])
+        business_code, _duration = self.rng.choice(self.business_types[counter.id])
         now = self.now_local
         if position == 0:  # serving for 3.5 minutes
-            start = now - timedelta(seconds=210)
-            self.sessions.append(
-                self._row(counter, teller_index, business_type_id, "serving", start)
-            )
+            self._press(counter, now - timedelta(seconds=210), "start", business=business_code)
         elif position == len(self.counters) // 2:  # End pressed 3 s ago
-            start, end = now - timedelta(seconds=340), now - timedelta(seconds=3)
-            self.sessions.append(
-                self._row(counter, teller_index, business_type_id, "awaiting", start, end)
-            )
+            self._press(counter, now - timedelta(seconds=340), "start", business=business_code)
+            self._press(counter, now - timedelta(seconds=3), "end")
         elif position in (1, 4):  # rated a few seconds ago
-            start, end = now - timedelta(seconds=400), now - timedelta(seconds=40)
-            self._prompted(counter, teller_index, business_type_id, start, end, rate=True)
+            self._press(counter, now - timedelta(seconds=400), "start", business=business_code)
+            self._prompted(counter, teller_index, now - timedelta(seconds=40), rate=True)
 
-    def _row(
-        self,
-        counter,
-        teller_index,
-        business_type_id,
-        state,
-        start,
-        end=None,
-        rated_at=None,
-        option=None,
-    ):
-        prompted = end is not None
-        return [
-            counter.id,
-            counter.outlet_id.id,
-            counter.company_id.id,
-            self.devices[counter.id],
-            self.tellers[teller_index].id,
-            business_type_id,
-            "keypad",
-            state,
-            _to_utc(start),
-            _to_utc(end) if prompted else None,
-            _to_utc(rated_at) if rated_at else None,
-            int((end - start).total_seconds()) if prompted else 0,
-            prompted,
-            option[0] if option else None,
-            option[1] if option else 0.0,
-            bool(option),
-            bool(option and option[2]),
-            bool(option and option[3]),
-        ]
+    def _press(self, counter, local_time, event_type, **values):
+        """One keypad event, as the hardware proxy would post it."""
+        device = self.devices[counter.id]
+        at = _to_utc(local_time)
+        event = {
+            "id": f"demo-{device.serial_number}-{len(self.events) + 1:07d}",
+            "device": device.serial_number,
+            "type": event_type,
+            "time": at.isoformat() + "Z",
+            **{name: value for name, value in values.items() if value is not None},
+        }
+        self.events.append((at, len(self.events), event))
 
-    def _shift(self, counter, teller_index, start, end):
-        hours = round((end - start).total_seconds() / 3600, 4) if end else 0.0
-        self.shifts.append(
-            [
-                self.tellers[teller_index].id,
-                counter.id,
-                counter.outlet_id.id,
-                counter.company_id.id,
-                "device",
-                _to_utc(start),
-                _to_utc(end) if end else None,
-                hours,
+    # ------------------------------------------------------------------ posting
+    def post(self):
+        """Send the events to the device ingest in time order, as the keypads' proxy user.
+
+        Events before today are history: stored and replayed like any others, but nobody
+        is alerted about a customer who left weeks ago. Today's go the live way, so the
+        demo's supervisors have today's dissatisfied customers to call back.
+        """
+        self.events.sort()
+        today = datetime.combine(self.today, datetime.min.time())
+        start_of_today = _to_utc(today)
+        for proxy_user in {device.device_user_id for device in self.devices.values()}:
+            Event = self.env["service.evaluation.event"].with_user(proxy_user)
+            serials = {
+                device.serial_number
+                for device in self.devices.values()
+                if device.device_user_id == proxy_user
+            }
+            events = [
+                (at, event) for at, _order, event in self.events if event["device"] in serials
             ]
-        )
+            for live in (False, True):
+                batch_events = [event for at, event in events if (at >= start_of_today) == live]
+                for offset in range(0, len(batch_events), MAX_BATCH):
+                    results = Event._ingest(batch_events[offset : offset + MAX_BATCH], live=live)
+                    refused = [r for r in results["results"] if r["status"] == "error"]
+                    if refused:
+                        raise RuntimeError(f"Demo keypad events refused: {refused[:3]}")
 
 
 def _rating_choices(options, weights):
-    """(options as (id, score, satisfied, negative) tuples, cumulative weights).
+    """(key codes, cumulative weights) of a scale's keys for a teller profile.
 
     `weights` are the masses of very satisfied, satisfied, neutral, dissatisfied. On a
     scale without neutral keys the neutral mass goes to the negative keys; a single
@@ -453,12 +424,12 @@ def _rating_choices(options, weights):
         (option, negative * (reasons[index] if reasons else 1 / len(bad)))
         for index, option in enumerate(bad)
     ]
-    choices, cum_weights, total = [], [], 0.0
+    keys, cum_weights, total = [], [], 0.0
     for option, weight in weighted:
         total += weight
-        choices.append((option.id, option.score, option.is_satisfied, option.is_negative))
+        keys.append(option.key_code)
         cum_weights.append(total)
-    return choices, cum_weights
+    return keys, cum_weights
 
 
 def _to_local(utc_naive):
@@ -467,19 +438,6 @@ def _to_local(utc_naive):
 
 def _to_utc(local_naive):
     return local_naive.replace(tzinfo=TZ).astimezone(UTC).replace(tzinfo=None)
-
-
-def _insert(cr, table, columns, rows, now=None):
-    """Multi-row INSERT of `rows`, the values of `columns`; with `now`, the audit
-    columns (create/write uid and date) are filled in as well."""
-    columns_sql = SQL(", ").join(SQL.identifier(column) for column in columns)
-    audit = [SUPERUSER_ID, now, SUPERUSER_ID, now] if now else []
-    row_code = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    for offset in range(0, len(rows), CHUNK):
-        values = SQL(", ").join(
-            SQL(row_code, *row, *audit) for row in rows[offset : offset + CHUNK]
-        )
-        cr.execute(SQL("INSERT INTO %s (%s) VALUES %s", SQL.identifier(table), columns_sql, values))
 
 
 # ---------------------------------------------------------------------------- levels

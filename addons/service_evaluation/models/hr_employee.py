@@ -1,6 +1,5 @@
 from odoo import api, fields, models
 
-SERVICE_USER = "service_base.service_base_group_user"
 # Computed on hr.employee.public for readers without access to hr.employee.
 SERVICE_COMPUTED_ON_PUBLIC = frozenset(
     {"service_star_level_ids", "service_session_count", "service_counter_id",
@@ -41,21 +40,24 @@ class HrEmployee(models.Model):
         aggregator="avg",
         help="Current star level (2 to 5; 0 when not yet rated enough), from the last period.",
     )
-    # For the Service groups; read with their own access rights and record rules.
-    service_star_level_ids = fields.One2many(
+    # Readable by every internal user, as Odoo's hr requires of the fields an employee's
+    # public profile offers; computed as the reader, with their own access rights and
+    # record rules, so they are empty for users outside the Service groups.
+    service_star_level_ids = fields.Many2many(
         "service.evaluation.star.level",
-        "employee_id",
         string="Star Level History",
-        groups=SERVICE_USER,
+        compute="_compute_service_star_level_ids",
+        # Computed as sudo, read as the user: a plain user may not even assign an empty
+        # set of star levels (Odoo checks the comodel's access on x2many assignment).
+        compute_sudo=True,
     )
     service_session_count = fields.Integer(
-        string="Sessions", compute="_compute_service_session_count", groups=SERVICE_USER
+        string="Sessions", compute="_compute_service_session_count"
     )
     service_counter_id = fields.Many2one(
         "service.evaluation.counter",
         string="On Duty At",
         compute="_compute_service_counter_id",
-        groups=SERVICE_USER,
         help="The counter of the teller's open shift (上柜, not ended yet), among the shifts "
         "you may see.",
     )
@@ -64,13 +66,11 @@ class HrEmployee(models.Model):
         string="Outlet on Duty",
         compute="_compute_service_counter_id",
         search="_search_service_outlet_id",
-        groups=SERVICE_USER,
     )
     service_on_duty = fields.Boolean(
         string="On Duty",
         compute="_compute_service_counter_id",
         search="_search_service_on_duty",
-        groups=SERVICE_USER,
     )
 
     _service_employee_number_uniq = models.UniqueIndex(
@@ -79,6 +79,12 @@ class HrEmployee(models.Model):
     )
 
     # ------------------------------------------------------------ computes
+    @api.depends_context("uid")
+    def _compute_service_star_level_ids(self):
+        levels = self.env["hr.employee"].sudo(False)._service_star_levels(self.filtered("id").ids)
+        for employee in self:
+            employee.service_star_level_ids = levels.get(employee.id, False)
+
     @api.depends_context("uid")
     def _compute_service_session_count(self):
         counts = self._service_session_counts(self.filtered("id").ids)
@@ -122,11 +128,23 @@ class HrEmployee(models.Model):
         return action
 
     # ------------------------------------------------------------ business
-    # Also used by hr.employee.public, whose ids are the employees'. Sessions and shifts
-    # are read as the user: a teller counts their own, a supervisor their outlets'.
+    # Also used by hr.employee.public, whose ids are the employees'. Star levels, sessions
+    # and shifts are read as the user: a teller counts their own, a supervisor their
+    # outlets'; a user without access to them gets nothing, not an error.
+    @api.model
+    def _service_star_levels(self, employee_ids):
+        """{employee id: their star levels the user may see}."""
+        StarLevel = self.env["service.evaluation.star.level"]
+        if not StarLevel.has_access("read"):
+            return {}
+        levels = StarLevel.search([("employee_id", "in", employee_ids)])
+        return {employee.id: group for employee, group in levels.grouped("employee_id").items()}
+
     @api.model
     def _service_session_counts(self, employee_ids):
         """{employee id: number of sessions the user may see}."""
+        if not self.env["service.evaluation.session"].has_access("read"):
+            return {}
         groups = self.env["service.evaluation.session"]._read_group(
             [("employee_id", "in", employee_ids), ("is_voided", "=", False)],
             ["employee_id"],
@@ -137,6 +155,8 @@ class HrEmployee(models.Model):
     @api.model
     def _service_open_shifts(self, employee_ids):
         """{employee id: their open shift (the latest if several)} among those the user sees."""
+        if not self.env["service.evaluation.shift"].has_access("read"):
+            return {}
         shifts = self.env["service.evaluation.shift"].search(
             [("employee_id", "in", employee_ids), ("date_end", "=", False)],
             order="date_start, id",
@@ -146,6 +166,8 @@ class HrEmployee(models.Model):
     @api.model
     def _service_on_duty_ids(self, shift_domain):
         """Ids of the employees with an open shift matching `shift_domain` (as the user)."""
+        if not self.env["service.evaluation.shift"].has_access("read"):
+            return []
         shifts = self.env["service.evaluation.shift"].search_fetch(
             [("date_end", "=", False), *shift_domain], ["employee_id"]
         )

@@ -1,14 +1,14 @@
 from odoo import api, fields, models
 
-from .hr_employee import SERVICE_USER
-
 
 class HrEmployeePublic(models.Model):
     """The service fields of employees for users without access to hr.employee.
 
     hr.employee.public is an SQL view whose columns are its stored fields, read from
     hr_employee (``_get_fields``): the employee number and the star level are such
-    columns. The rest is computed as on hr.employee, for the Service groups only.
+    columns. The rest is computed as on hr.employee, as the reader: every internal user
+    may read them (Odoo's hr requires it of public fields), and they are empty for users
+    outside the Service groups.
     """
 
     _name = "hr.employee.public"
@@ -20,41 +20,33 @@ class HrEmployeePublic(models.Model):
         "service.evaluation.star.level",
         string="Star Level History",
         compute="_compute_service_star_level_ids",
-        groups=SERVICE_USER,
+        # Computed as sudo, read as the user: a plain user may not even assign an empty
+        # set of star levels (Odoo checks the comodel's access on x2many assignment).
+        compute_sudo=True,
     )
     service_session_count = fields.Integer(
-        string="Sessions", compute="_compute_service_session_count", groups=SERVICE_USER
+        string="Sessions", compute="_compute_service_session_count"
     )
     service_counter_id = fields.Many2one(
-        "service.evaluation.counter",
-        string="On Duty At",
-        compute="_compute_service_counter_id",
-        groups=SERVICE_USER,
+        "service.evaluation.counter", string="On Duty At", compute="_compute_service_counter_id"
     )
     service_outlet_id = fields.Many2one(
         "service.org.unit",
         string="Outlet on Duty",
         compute="_compute_service_counter_id",
         search="_search_service_outlet_id",
-        groups=SERVICE_USER,
     )
     service_on_duty = fields.Boolean(
         string="On Duty",
         compute="_compute_service_counter_id",
         search="_search_service_on_duty",
-        groups=SERVICE_USER,
     )
 
     @api.depends_context("uid")
     def _compute_service_star_level_ids(self):
-        # As the user, like the One2many of hr.employee (a related field would be sudo).
-        levels = self.env["service.evaluation.star.level"].search(
-            [("employee_id", "in", self.filtered("id").ids)]
-        )
+        levels = self.env["hr.employee"].sudo(False)._service_star_levels(self.filtered("id").ids)
         for employee in self:
-            employee.service_star_level_ids = levels.filtered(
-                lambda level, employee_id=employee.id: level.employee_id.id == employee_id
-            )
+            employee.service_star_level_ids = levels.get(employee.id, False)
 
     @api.depends_context("uid")
     def _compute_service_session_count(self):

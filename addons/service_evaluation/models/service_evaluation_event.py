@@ -89,7 +89,7 @@ class ServiceEvaluationEvent(models.Model):
 
     # ------------------------------------------------------------ ingest
     @api.model
-    def _ingest(self, raw_events):
+    def _ingest(self, raw_events, live=True):
         """Store a batch of device events and rebuild the sessions they touch.
 
         Returns {"results": [one reply per event, in order], "devices": {serial: reply}}.
@@ -99,6 +99,10 @@ class ServiceEvaluationEvent(models.Model):
         received ("duplicate"); a heartbeat is "ok". Runs as the device
         user: record rules limit it to the devices of its own API key. The statements
         are described in models/event_batch.py.
+
+        `live=False` loads history (the demo generator): the events are stored and
+        replayed the same way, but nobody is alerted and the counters' screens are not
+        told. The device route always ingests live.
         """
         self.env.flush_all()  # the raw SQL below must see pending ORM writes
         now = fields.Datetime.now()
@@ -166,8 +170,9 @@ class ServiceEvaluationEvent(models.Model):
             negative = write_replay(self.env, context, new_events, stored, replayed, now)
             devices = {new.device.id: new.device for new in new_events}
             write_shifts(self.env, devices, stored, new_events, shift_events)
-            self.env["service.evaluation.session"].browse(negative)._alert_negative()
-            notify_counters(self.env, {device.counter_id for device in devices.values()})
+            if live:
+                self.env["service.evaluation.session"].browse(negative)._alert_negative()
+                notify_counters(self.env, {device.counter_id for device in devices.values()})
         return {
             "results": results,
             "devices": context.device_replies(

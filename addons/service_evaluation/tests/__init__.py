@@ -15,3 +15,5 @@ from . import test_star_levels
 from . import test_ui
 from . import test_views
 from . import test_cache_invalidation
+from . import test_demo
+from . import test_employee_public
