@@ -215,11 +215,16 @@ setup_venv() {
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.txt"
         echo "$req_hash" > "$stamp"
     fi
-    # The proxy's console scripts (sqs-hardware-proxy, sqs-keypad-simulator), editable.
-    if [ ! -x "$VENV/bin/sqs-hardware-proxy" ]; then
-        log "installing hardware_proxy (editable) into the virtualenv"
+    # The proxy's and the simulator's packages and console scripts (sqs-hardware-proxy,
+    # sqs-keypad-simulator), editable. Reinstalled when pyproject.toml changes: an editable
+    # install knows only the packages listed when it was made.
+    local project_hash project_stamp="$VENV/.pyproject.sha256"
+    project_hash="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+    if [ ! -x "$VENV/bin/sqs-hardware-proxy" ] || [ "$(cat "$project_stamp" 2>/dev/null)" != "$project_hash" ]; then
+        log "installing hardware_proxy and keypad_simulator (editable) into the virtualenv"
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps \
             --no-build-isolation -e "$ROOT" >/dev/null
+        echo "$project_hash" > "$project_stamp"
     fi
     # Make the extracted (or ODOO_SRC) odoo package importable from the venv.
     local site pth
