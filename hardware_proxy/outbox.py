@@ -7,6 +7,13 @@ keypad retransmits is stored once. The sender reads the oldest events with `peek
 deletes them when Odoo confirmed them and parks the ones Odoo refused in the
 ``dead_letter`` table with Odoo's reason, where an operator can see them.
 
+Frames that arrive on a port before its keypad said HELLO (PROTOCOL.md section 5, host
+rule 6) are not events yet: nobody knows which keypad sent them. `hold()` keeps each one
+durably in the ``held`` table under its port (the keypad is ACKed, so it must survive a
+crash); `release()` turns a port's held frames into events of the keypad whose HELLO
+came, in the order they arrived, and deletes them, in one transaction. Held frames count
+towards `max_events` like queued events.
+
 One connection serves every thread of the process, behind one lock; each method is one
 short transaction.
 """
@@ -19,7 +26,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -50,11 +57,28 @@ CREATE TABLE IF NOT EXISTS dead_letter (
     attempts INT
 );
 CREATE INDEX IF NOT EXISTS dead_letter_parked_at ON dead_letter (parked_at);
+CREATE TABLE IF NOT EXISTS held (
+    rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+    port TEXT NOT NULL,
+    frame BLOB NOT NULL,
+    received_ms INTEGER NOT NULL,
+    UNIQUE (port, frame)
+);
 """
 
 
 class OutboxFull(Exception):
     """The outbox holds its maximum number of events: nothing of the call was written."""
+
+
+@dataclass(frozen=True)
+class HeldFrame:
+    """A keypad frame received on `port` before the port's HELLO: not attributed yet."""
+
+    rowid: int
+    port: str
+    frame: bytes
+    received_ms: int
 
 
 @dataclass(frozen=True)
@@ -109,12 +133,7 @@ class Outbox:
         if not rows:
             return 0
         with self._transaction() as db:
-            depth = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
-            if depth + len(rows) > self.max_events:
-                raise OutboxFull(
-                    f"outbox holds {depth} of at most {self.max_events} events; "
-                    f"cannot add {len(rows)}"
-                )
+            self._check_room(db, len(rows))
             before = db.total_changes
             db.executemany(
                 "INSERT OR IGNORE INTO outbox (uid, device, payload, attempts, created_at) "
@@ -122,6 +141,78 @@ class Outbox:
                 rows,
             )
             return db.total_changes - before
+
+    def hold(self, port: str, frame: bytes, received_ms: int) -> bool:
+        """Keep a frame of a port whose keypad is not identified yet; False if held already.
+
+        The same bytes on the same port (a retransmission whose ACK was lost) are held
+        once. Durable when this returns, like `add()`; raises `OutboxFull` when full.
+        """
+        if not port:
+            raise ValueError("a held frame needs its port")
+        with self._transaction() as db:
+            known = db.execute(
+                "SELECT 1 FROM held WHERE port = ? AND frame = ?", (port, bytes(frame))
+            ).fetchone()
+            if known:
+                return False
+            self._check_room(db, 1)
+            db.execute(
+                "INSERT INTO held (port, frame, received_ms) VALUES (?, ?, ?)",
+                (port, bytes(frame), int(received_ms)),
+            )
+            return True
+
+    def held(self, port: str | None = None) -> list[HeldFrame]:
+        """The held frames (of one port, or all), oldest first."""
+        sql = "SELECT rowid, port, frame, received_ms FROM held"
+        args: tuple = ()
+        if port is not None:
+            sql, args = sql + " WHERE port = ?", (port,)
+        with self._lock:
+            rows = self._connection().execute(sql + " ORDER BY rowid", args).fetchall()
+        return [HeldFrame(rowid, port_, bytes(frame), ms) for rowid, port_, frame, ms in rows]
+
+    def held_counts(self) -> dict[str, int]:
+        """Held frames per port (only ports that hold some)."""
+        with self._lock:
+            rows = (
+                self._connection()
+                .execute("SELECT port, COUNT(*) FROM held GROUP BY port ORDER BY port")
+                .fetchall()
+            )
+        return dict(rows)
+
+    def release(
+        self, port: str, build: Callable[[HeldFrame], dict | None]
+    ) -> tuple[int, list[dict]]:
+        """Attribute a port's held frames: `build` makes each one's event (None: drop it).
+
+        One transaction: the events join the outbox in the order their frames arrived
+        (an id already queued is ignored) and the held frames are deleted. Returns how
+        many frames were held and the events that were new to the outbox.
+        """
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT rowid, port, frame, received_ms FROM held WHERE port = ? ORDER BY rowid",
+                (port,),
+            ).fetchall()
+            added = []
+            now = time.time()
+            for rowid, port_, frame, received_ms in rows:
+                event = build(HeldFrame(rowid, port_, bytes(frame), received_ms))
+                if event is None:
+                    continue
+                uid, device = _event_key(event)
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO outbox (uid, device, payload, attempts, created_at) "
+                    "VALUES (?, ?, ?, 0, ?)",
+                    (uid, device, json.dumps(event, ensure_ascii=False), now),
+                )
+                if cursor.rowcount:
+                    added.append(event)
+            db.execute("DELETE FROM held WHERE port = ?", (port,))
+            return len(rows), added
 
     def delete(self, uids: Iterable[str]) -> int:
         """Remove events Odoo confirmed; returns how many were there."""
@@ -192,7 +283,11 @@ class Outbox:
         ]
 
     def depth(self) -> int:
+        """Events queued for Odoo (held frames not included)."""
         return self._scalar("SELECT COUNT(*) FROM outbox")
+
+    def held_count(self) -> int:
+        return self._scalar("SELECT COUNT(*) FROM held")
 
     def dead_letter_count(self) -> int:
         return self._scalar("SELECT COUNT(*) FROM dead_letter")
@@ -233,8 +328,11 @@ class Outbox:
 
     @property
     def level(self) -> str:
-        """Fill level: ``ok``, ``warning`` (warn_ratio of max_events or above) or ``full``."""
-        depth = self.depth()
+        """Fill level: ``ok``, ``warning`` (warn_ratio of max_events or above) or ``full``.
+
+        Queued events and held frames both count.
+        """
+        depth = self._scalar("SELECT (SELECT COUNT(*) FROM outbox) + (SELECT COUNT(*) FROM held)")
         if depth >= self.max_events:
             return LEVEL_FULL
         if depth >= self.warn_ratio * self.max_events:
@@ -266,6 +364,15 @@ class Outbox:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+    def _check_room(self, db: sqlite3.Connection, count: int) -> None:
+        used = db.execute(
+            "SELECT (SELECT COUNT(*) FROM outbox) + (SELECT COUNT(*) FROM held)"
+        ).fetchone()[0]
+        if used + count > self.max_events:
+            raise OutboxFull(
+                f"outbox holds {used} of at most {self.max_events} events; cannot add {count}"
+            )
 
     def _scalar(self, sql: str):
         with self._lock:

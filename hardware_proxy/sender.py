@@ -55,6 +55,7 @@ class Sender(threading.Thread):
         backoff_max: float = 60.0,
         idle_wait: float = 1.0,
         on_device_replies: Callable[[dict], None] | None = None,
+        on_results: Callable[[list[tuple[dict, dict | None]]], None] | None = None,
         rng: random.Random | None = None,
     ):
         super().__init__(name="hardware-proxy-sender", daemon=True)
@@ -67,6 +68,9 @@ class Sender(threading.Thread):
         self.backoff_max = backoff_max
         self.idle_wait = idle_wait
         self.on_device_replies = on_device_replies
+        # Called after on_device_replies with (event, Odoo's answer or None) per event of
+        # a delivered batch, in order: the service tells keypads Odoo's verdicts.
+        self.on_results = on_results
         self._rng = rng or random.Random()
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
@@ -215,7 +219,7 @@ class Sender(threading.Thread):
         for answer in results:
             if isinstance(answer, dict) and answer.get("id") is not None:
                 by_id.setdefault(answer["id"], answer)
-        delivered, refused, unmatched = [], [], []
+        delivered, refused, unmatched, answered = [], [], [], []
         counts = {"stored": 0, "duplicate": 0, "ok": 0}
         for position, item in enumerate(items):
             answer = results[position] if position < len(results) else None
@@ -224,6 +228,7 @@ class Sender(threading.Thread):
             if not isinstance(answer, dict) or answer.get("id") not in (None, item.uid):
                 answer = by_id.get(item.uid)  # out of place: trust only an answer naming it
             status = answer.get("status") if isinstance(answer, dict) else None
+            answered.append((item.payload, answer if isinstance(answer, dict) else None))
             if status in DELIVERED:
                 delivered.append(item.uid)
                 counts[status] += 1
@@ -253,6 +258,11 @@ class Sender(threading.Thread):
                 self.on_device_replies(devices)
             except Exception:
                 _logger.exception("on_device_replies failed devices=%s", ",".join(devices))
+        if self.on_results is not None:
+            try:
+                self.on_results(answered)
+            except Exception:
+                _logger.exception("on_results failed size=%d", len(answered))
         if unmatched:
             raise _Unmatched(
                 f"Odoo's reply did not answer {len(unmatched)} of {len(items)} events "

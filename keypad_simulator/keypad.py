@@ -3,10 +3,19 @@
 The proxy is tested and demonstrated against this model instead of hardware, so it does
 what PROTOCOL.md asks of a real keypad's firmware: a HELLO after power-up, reliable frames
 (HELLO, START, END, RATE, LOGIN, LOGOUT) sent one at a time and retransmitted with
-``retransmit_timeout_ms`` until the host ACKs (or finally NACKs) them, heartbeats only
-while nothing is in flight, a HELLO with the same ``boot_id`` in answer to IDENTIFY, a new
-``boot_id`` and sequence 0 after a reboot. A ``VirtualKeypad`` records what the host sends
-(DISPLAY, PLAY, LED, BEEP) and can be unplugged and plugged back in.
+``retransmit_timeout_ms`` until the host ACKs (or finally NACKs) them, a SEQ given to a
+frame when it is first sent, heartbeats only while nothing is in flight (their ACK is a
+link check, never waited for), a HELLO with the same ``boot_id`` in answer to IDENTIFY,
+sent ahead of the queue (the frame in flight stays in flight), a new ``boot_id`` and
+sequence 0 after a reboot with the unanswered frames re-sent under new numbers, and
+event times unique per keypad (a press in the same millisecond as the previous one is
+stamped a millisecond later). A ``VirtualKeypad`` records what the host sends (DISPLAY,
+PLAY, LED, BEEP) and can be unplugged and plugged back in.
+
+Two switches exist for tests: ``fifo_identify=True`` makes it a "FIFO keypad" that
+queues its IDENTIFY answer behind the frame in flight (PROTOCOL.md section 9 shows why
+the host copes), and ``lose_host_frame`` (a predicate on each host frame) loses chosen
+frames on the line, such as the ACK of a press or every SET_TIME.
 
 Its end of the line is one of:
 
@@ -27,6 +36,7 @@ The endpoints themselves are in endpoints.py; scripts (script.py) and random cus
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import random
@@ -93,6 +103,7 @@ class _Pending:
     frame: bytes | None = None
     attempt: int = 0
     deadline: float | None = None  # monotonic time of the next transmission
+    pressed_at: float = 0.0  # monotonic time of the press (re-stamps a time-0 event)
 
     def renumber(self) -> None:
         self.seq = self.frame = self.deadline = None
@@ -131,6 +142,8 @@ class VirtualKeypad:
         clock: Callable[[], int] | None = None,
         time_scale: float = 1.0,
         heartbeats: bool = True,
+        fifo_identify: bool = False,
+        lose_host_frame: Callable[[Frame], bool] | None = None,
     ) -> None:
         # A Hello validates serial, firmware, key_count and boot_id now, not in the thread.
         Hello(0, 0 if boot_id is None else boot_id, key_count, serial, firmware)
@@ -140,6 +153,10 @@ class VirtualKeypad:
         self.boot_id = _random_boot_id() if boot_id is None else boot_id
         self.time_scale = time_scale
         self.heartbeats = heartbeats
+        self.fifo_identify = fifo_identify
+        """Queue the HELLO that answers IDENTIFY behind the frame in flight (not the rule)."""
+        self.lose_host_frame = lose_host_frame
+        """Tests: a host frame for which this returns True is lost on the line."""
         self._clock = clock or _epoch_ms
         self.clock_offset_ms = 0
         """Set by SET_TIME: the keypad's clock is ``clock() + clock_offset_ms``."""
@@ -149,10 +166,13 @@ class VirtualKeypad:
         self.host_frames: list[Frame] = []
         self.acked: list[Frame] = []
         self.nacked: list[tuple[Frame, NackReason]] = []
+        self.lost: list[Frame] = []
+        """Host frames lost on purpose (``lose_host_frame``)."""
         self.stats: dict[str, int] = {
             "frames_sent": 0,
             "retransmissions": 0,
             "heartbeats": 0,
+            "heartbeat_acks": 0,
             "bytes_sent": 0,
             "bytes_dropped": 0,  # written while no line was there (unplugged, no client)
         }
@@ -170,6 +190,8 @@ class VirtualKeypad:
         self._idle = threading.Condition(self._lock)
         self._queue: deque[_Pending] = deque()
         self._seq = 0
+        self._last_time_ms = 0  # the latest event time given (times are unique per keypad)
+        self._heartbeat_seq: int | None = None  # SEQ of the latest HEARTBEAT sent
         self._decoder = FrameDecoder(Direction.HOST_TO_DEVICE)
         self._last_rx = 0.0
         self._quiet_until = 0.0
@@ -285,21 +307,22 @@ class VirtualKeypad:
     # ------------------------------------------------------------------ keys
 
     def press_start(self) -> ServiceStart:
-        return self._press(ServiceStart(self._now_ms()))
+        return self._press(ServiceStart)
 
     def press_end(self) -> ServiceEnd:
-        return self._press(ServiceEnd(self._now_ms()))
+        return self._press(ServiceEnd)
 
     def press_rate(self, key: int) -> Rate:
         if not 1 <= key <= self.key_count:
             raise ValueError(f"{self.serial} has keys 1-{self.key_count}, not {key}")
-        return self._press(Rate(self._now_ms(), key))
+        return self._press(lambda time_ms: Rate(time_ms, key))
 
     def login(self, employee_no: str) -> Login:
-        return self._press(Login(self._now_ms(), employee_no))
+        Login(0, employee_no)  # refuse a bad number here, not in the keypad's thread
+        return self._press(lambda time_ms: Login(time_ms, employee_no))
 
     def logout(self) -> Logout:
-        return self._press(Logout(self._now_ms()))
+        return self._press(Logout)
 
     def heartbeat(self) -> None:
         """Send a HEARTBEAT as soon as nothing is in flight."""
@@ -347,11 +370,35 @@ class VirtualKeypad:
             return 0  # clock not set
         return min(max(now + self.clock_offset_ms, 0), MAX_TIME_MS)
 
-    def _press(self, message: DeviceMessage) -> Any:
+    def _event_time_ms(self) -> int:
+        """The keypad's time for a new event: unique per keypad (0 while the clock is unset)."""
+        time_ms = self._now_ms()
+        if time_ms == 0:
+            return 0
+        time_ms = max(time_ms, self._last_time_ms + 1)
+        self._last_time_ms = time_ms
+        return time_ms
+
+    def _press(self, make: Callable[[int], DeviceMessage]) -> Any:
         with self._lock:
-            self._queue.append(_Pending(message))
+            message = make(self._event_time_ms())
+            self._queue.append(_Pending(message, pressed_at=time.monotonic()))
         self._wakeup()
         return message
+
+    def _restamp(self) -> None:
+        """The clock was just set: queued events stamped 0 and never sent get their time
+        back from the keypad's uptime (the frame in flight is left as it is)."""
+        now_ms, now = self._now_ms(), time.monotonic()
+        previous = 0
+        for pending in self._queue:
+            message = pending.message
+            if pending.frame is not None or isinstance(message, Hello) or message.time_ms:
+                continue
+            time_ms = max(now_ms - int((now - pending.pressed_at) * 1000), previous + 1)
+            pending.message = dataclasses.replace(message, time_ms=time_ms)
+            previous = time_ms
+        self._last_time_ms = max(self._last_time_ms, previous)
 
     def _wakeup(self) -> None:
         with contextlib.suppress(OSError):
@@ -407,11 +454,16 @@ class VirtualKeypad:
         restart) needs this HELLO to get past the frame in flight; that frame keeps its
         sequence number, and the host's SequenceTracker takes it as late or duplicate.
         """
-        if not new_boot and self._queue and isinstance(self._queue[0].message, Hello):
-            return
-        hello = Hello(self._now_ms(), self.boot_id, self.key_count, self.serial, self.firmware)
+        if not new_boot and any(isinstance(p.message, Hello) for p in self._queue):
+            return  # a HELLO is on its way already
+        hello = _Pending(
+            Hello(self._now_ms(), self.boot_id, self.key_count, self.serial, self.firmware)
+        )
         self._queue = deque(p for p in self._queue if not isinstance(p.message, Hello))
-        self._queue.appendleft(_Pending(hello))
+        if not new_boot and self.fifo_identify and self._queue and self._queue[0].frame:
+            self._queue.insert(1, hello)  # a FIFO keypad: behind the frame in flight
+        else:
+            self._queue.appendleft(hello)
 
     def _open_pty(self, link: str | None) -> str:
         self._drop_line()
@@ -503,6 +555,7 @@ class VirtualKeypad:
             self._heartbeat_at = now + self._heartbeat_interval()
             self.stats["frames_sent"] += 1
             self.stats["heartbeats"] += 1
+            self._heartbeat_seq = self._seq
             self._write(self._send_new(Heartbeat(self._now_ms())))
 
     def _poll_timeout(self, now: float) -> float:
@@ -550,6 +603,9 @@ class VirtualKeypad:
                 self._handle(frame)
 
     def _handle(self, frame: Frame) -> None:
+        if self.lose_host_frame is not None and self.lose_host_frame(frame):
+            self.lost.append(frame)
+            return
         self.host_frames.append(frame)
         message = frame.message
         if isinstance(message, (Ack, Nack)):
@@ -558,6 +614,7 @@ class VirtualKeypad:
             self._queue_hello(new_boot=False)
         elif isinstance(message, SetTime):
             self.clock_offset_ms = message.time_ms - self._clock()
+            self._restamp()
         else:
             self.received.append(message)
             if isinstance(message, Display):
@@ -567,7 +624,10 @@ class VirtualKeypad:
     def _answered(self, answer: Ack | Nack) -> None:
         head = self._queue[0] if self._queue else None
         if head is None or head.seq is None or head.seq != answer.acked_seq:
-            return  # a late answer to an earlier transmission, or to a heartbeat
+            if isinstance(answer, Ack) and answer.acked_seq == self._heartbeat_seq:
+                self._heartbeat_seq = None
+                self.stats["heartbeat_acks"] += 1  # the line works; nothing waits for it
+            return  # else a late answer to an earlier transmission
         if isinstance(answer, Nack) and answer.reason in NACK_RETRY_REASONS:
             return  # BUSY: retransmit on the normal schedule
         self._queue.popleft()

@@ -83,10 +83,20 @@ def test_outbox_alarm_then_busy(tmp_path, keypad, caplog):
         service.stop(drain_timeout=0.2)
 
 
-def test_event_uid_survives_retransmission_and_wrap():
-    assert event_uid("K", 1, 7, 1000) == event_uid("K", 1, 7, 1000)
-    assert event_uid("K", 1, 7, 1000) != event_uid("K", 2, 7, 1000)  # reboot
-    assert event_uid("K", 1, 7, 1000) != event_uid("K", 1, 7, 66_000_000)  # after a wrap
+def test_event_uid_is_the_identity_of_a_press():
+    """C2: serial, keypad time and type; boot and SEQ only when the clock is unset."""
+    assert event_uid("K", 1, 7, 1000, "rate") == "K:1000:rate"
+    assert event_uid("K", 2, 3, 1000, "rate") == "K:1000:rate"  # re-sent after a reboot
+    assert event_uid("K", 1, 7, 1000, "start") != event_uid("K", 1, 7, 1000, "rate")
+    assert event_uid("K", 1, 7, 1001, "rate") != event_uid("K", 1, 7, 1000, "rate")
+    assert event_uid("K", 0xAB, 7, 0, "end") == "K:b000000ab:s7:end"  # clock unset
+    assert event_uid("K", 0xAB, 8, 0, "end") != event_uid("K", 0xAB, 7, 0, "end")
+    serial = "X" * 32  # the longest serial the protocol allows fits
+    assert len(event_uid(serial, 0xFFFFFFFF, 65535, 0, "heartbeat")) <= 64
+    assert len(event_uid(serial, 0, 0, p.MAX_TIME_MS, "heartbeat")) <= 64
+    long = event_uid("Y" * 80, 1, 2, 1764489600123, "rate")  # another proxy's serials
+    assert len(long) == 64 and long.startswith("Y" * 47 + "~")
+    assert long != event_uid("Y" * 80, 1, 2, 1764489600124, "rate")
 
 
 def test_autodetect_keeps_keypads_and_drops_other_ports(tmp_path, keypad, monkeypatch):
