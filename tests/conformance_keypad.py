@@ -131,6 +131,7 @@ class Frame:
     payload: bytes
     raw: bytes
     at: float = field(default_factory=time.monotonic)
+    dropped: bool = False  # a host frame the wire did not pass on to the keypad
 
     @property
     def name(self) -> str:
@@ -234,12 +235,11 @@ class SocketPort:
         self.sock = sock
 
     def read(self, timeout: float) -> bytes:
-        ready, _, _ = select.select([self.sock], [], [], timeout)
-        if not ready:
-            return b""
         try:
-            return self.sock.recv(4096) or b""
-        except OSError:
+            ready, _, _ = select.select([self.sock], [], [], timeout)
+            return (self.sock.recv(4096) or b"") if ready else b""
+        except (OSError, ValueError):  # closed by the keypad's power-off
+            time.sleep(timeout)
             return b""
 
     def write(self, data: bytes) -> None:
@@ -387,10 +387,11 @@ class Wire:
                 self._changed.wait(min(left, 0.2))
 
     def answered(self, frame: Frame, mark=(0, 0)) -> Frame | None:
-        """The ACK or NACK the proxy sent for this keypad frame (after it), if any."""
+        """The ACK or NACK the keypad got for this keypad frame (after it), if any."""
         for answer in self.host_since(mark):
             if (
-                answer.type in (ACK, NACK)
+                not answer.dropped
+                and answer.type in (ACK, NACK)
                 and answer.acked_seq == frame.seq
                 and answer.at >= frame.at
             ):
@@ -482,6 +483,7 @@ class Wire:
                 for frame in self._host_decoder.feed(data):
                     self.host_frames.append(frame)
                     if self._should_drop(frame):
+                        frame.dropped = True
                         self.dropped.append(frame)
                     else:
                         forward.append(frame.raw)
