@@ -7,6 +7,12 @@ The rules (hardware_proxy/DESIGN.md, "never lost, never twice"):
   with Odoo's message;
 - a failed call (network, timeout, 5xx, authentication) deletes nothing; the same events
   are sent again after an exponential backoff with full jitter;
+- while Odoo cannot be reached at all (connection refused, timed out: no HTTP answer),
+  a cheap probe (``GET /web/health``) runs every ``probe_interval`` seconds during the
+  backoff, and the batch goes out as soon as Odoo answers it: a backlog starts draining
+  within about a second of Odoo's return instead of after a backoff of up to
+  ``backoff_max``. When Odoo answered but failed (5xx, a database error) or refused the
+  key, the backoff is waited out: probing would only hammer a struggling server;
 - a batch Odoo refuses as a whole is split in halves until the event it chokes on is
   alone, and that one is parked.
 
@@ -16,10 +22,12 @@ between Odoo's reply and the delete is harmless: it comes back ``duplicate``.
 
 from __future__ import annotations
 
+import http.client
 import logging
 import random
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 
 from .config import DEFAULT_BATCH_SIZE
@@ -57,6 +65,8 @@ class Sender(threading.Thread):
         on_device_replies: Callable[[dict], None] | None = None,
         on_results: Callable[[list[tuple[dict, dict | None]]], None] | None = None,
         rng: random.Random | None = None,
+        probe_interval: float = 1.0,
+        probe: Callable[[], bool] | None = None,
     ):
         super().__init__(name="hardware-proxy-sender", daemon=True)
         if batch_size < 1:
@@ -72,6 +82,9 @@ class Sender(threading.Thread):
         # a delivered batch, in order: the service tells keypads Odoo's verdicts.
         self.on_results = on_results
         self._rng = rng or random.Random()
+        # While Odoo is unreachable: is it back? (None: no probing, the backoff is waited out.)
+        self.probe_interval = probe_interval
+        self._probe = probe if probe is not None else health_probe(getattr(client, "url", None))
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._drain_deadline = 0.0
@@ -152,7 +165,7 @@ class Sender(threading.Thread):
                 try:
                     sent = self._send_one_batch()
                 except Exception as error:
-                    self._stopping.wait(self._on_failure(error))
+                    self._back_off(self._on_failure(error), error)
                     continue
                 if not sent:
                     self._set_state(IDLE)
@@ -329,9 +342,61 @@ class Sender(threading.Thread):
             )
         return delay
 
+    def _back_off(self, delay: float, error: Exception) -> None:
+        """Wait `delay` before the next attempt; cut short when a probe finds Odoo back.
+
+        Only after a failure without any HTTP answer (Odoo down, restarting, the network
+        gone): that is when Odoo's return must be noticed at once. A probe that fails
+        costs a refused connection, or at most its short timeout.
+        """
+        unreachable = (
+            isinstance(error, OdooUnavailable) and error.status is None and error.code is None
+        )
+        if not unreachable or self._probe is None or delay <= self.probe_interval:
+            self._stopping.wait(delay)
+            return
+        deadline = time.monotonic() + delay
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or self._stopping.wait(min(self.probe_interval, left)):
+                return
+            if deadline - time.monotonic() <= 0:
+                return
+            try:
+                back = self._probe()
+            except Exception:  # a probe must never stop the sender
+                _logger.debug("probe failed", exc_info=True)
+                back = False
+            if back:
+                _logger.info(
+                    "odoo answers again: retrying now instead of in %.1fs",
+                    deadline - time.monotonic(),
+                )
+                with self._stats_lock:
+                    self._next_attempt_at = time.time()
+                return
+
     def _set_state(self, state: str) -> None:
         with self._stats_lock:
             self._state = state
+
+
+def health_probe(url: str | None, timeout: float = 2.0) -> Callable[[], bool] | None:
+    """A probe of Odoo's ``/web/health`` below `url` (True: HTTP 200); None for a URL
+    that is not http(s) (test doubles). No proxy from the environment, like the client."""
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return None
+    target = url.rstrip("/") + "/web/health"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def probe() -> bool:
+        try:
+            with opener.open(target, timeout=timeout) as reply:
+                return reply.status == 200
+        except (OSError, ValueError, http.client.HTTPException):
+            return False
+
+    return probe
 
 
 def _safe_depth(outbox: Outbox) -> int | None:

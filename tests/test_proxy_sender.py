@@ -31,10 +31,10 @@ from hardware_proxy.odoo_client import (
     OdooUnavailable,
 )
 from hardware_proxy.outbox import Outbox
-from hardware_proxy.sender import Sender
+from hardware_proxy.sender import Sender, health_probe
 from odoo_server import free_port, odoo_shell
 
-KEYPADS = ["flow", "dup", "bad", "poison", "big", "auth", "outage", "reply", "drain"]
+KEYPADS = ["flow", "dup", "bad", "poison", "big", "auth", "outage", "reply", "drain", "probe"]
 
 SETUP = """
 import json
@@ -500,6 +500,96 @@ def test_whole_batch_refusals_are_isolated_by_halving(outbox):
     assert outbox.dead_letters()[0]["uid"] == "h5"
     assert outbox.dead_letters()[0]["reason"] == ("psycopg2.errors.DataError: integer out of range")
     assert sender.status()["sent_total"] == 7
+
+
+def test_odoo_back_is_noticed_by_a_probe_not_after_the_backoff(outbox):
+    """Unreachable (no HTTP answer): the probe runs every probe_interval during a long
+    backoff and the batch goes out as soon as Odoo answers it."""
+    outbox.add([{"id": "p1", "device": "KP-1"}])
+    ok = {"results": [{"id": "p1", "status": "stored"}], "devices": {}}
+    down = OdooUnavailable("cannot reach http://odoo: ConnectionRefusedError()")
+    client = FakeClient(down, down, down, ok)
+    probes = []
+
+    def probe():
+        probes.append(time.monotonic())
+        return len(probes) >= 3  # Odoo answers /web/health at the third probe
+
+    sender = Sender(
+        outbox, client, backoff_initial=60, backoff_max=60, rng=RecordingRandom(pick_high=True),
+        probe_interval=0.05, probe=probe,
+    )  # fmt: skip
+    started = time.monotonic()
+    with running(sender):
+        wait_for(lambda: outbox.depth() == 0, timeout=5, what="delivery after the probe")
+    assert time.monotonic() - started < 3, "not after the 60 s backoff"
+    assert len(client.calls) == 4  # three failures, each cut short by a probe, then ok
+    assert len(probes) >= 3
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OdooUnavailable("HTTP 503: maintenance", status=503),
+        OdooUnavailable("could not serialize", code="psycopg2.errors.SerializationFailure"),
+        OdooAuthError("Unauthorized", code="werkzeug.exceptions.Unauthorized"),
+    ],
+    ids=["http-503", "database-error", "auth"],
+)
+def test_odoo_that_answers_but_fails_waits_out_the_backoff(outbox, error):
+    """Odoo answered (a 5xx, a database error, a refused key): no probing, the backoff is
+    waited out, so a struggling server is not hammered."""
+    outbox.add([{"id": "w1", "device": "KP-1"}])
+    client = FakeClient(error)
+    probes = []
+    sender = Sender(
+        outbox, client, backoff_initial=5, backoff_max=5, rng=RecordingRandom(pick_high=True),
+        probe_interval=0.05, probe=lambda: probes.append(1) or True,
+    )  # fmt: skip
+    with running(sender):
+        time.sleep(0.5)
+    assert len(client.calls) == 1
+    assert probes == []
+    assert outbox.depth() == 1
+
+
+def test_the_default_probe_asks_odoos_health(keypads):
+    assert health_probe(keypads.url)() is True
+    assert health_probe(f"http://127.0.0.1:{free_port()}", timeout=1)() is False
+    assert health_probe("fake://odoo") is None
+
+
+def test_a_sender_notices_a_real_odoo_within_a_second(keypads, outbox):
+    """End to end with real sockets: a long backoff against a closed port, then the URL
+    answers; the sender's default probe finds it and delivers well before the backoff."""
+    serial = keypads.serials["probe"]
+    event = ev(serial, "start", -1)
+    outbox.add([event])
+    port = free_port()
+    client = keypads.client()
+    real_post = client.post_events
+    odoo_back = threading.Event()
+
+    def post_events(events):  # Odoo "down" until odoo_back: refused like a closed port
+        if not odoo_back.is_set():
+            raise OdooUnavailable(f"cannot reach http://127.0.0.1:{port}: ConnectionRefusedError")
+        return real_post(events)
+
+    client.post_events = post_events
+    health = {"up": False}
+    real_probe = health_probe(keypads.url)
+    sender = Sender(
+        outbox, client, backoff_initial=30, backoff_max=30, rng=RecordingRandom(pick_high=True),
+        probe=lambda: health["up"] and real_probe(),
+    )  # fmt: skip
+    with running(sender):
+        wait_for(lambda: sender.status()["consecutive_failures"] >= 1, what="a failure")
+        back_at = time.monotonic()
+        odoo_back.set()
+        health["up"] = True
+        wait_for(lambda: outbox.depth() == 0, timeout=10, what="delivery")
+        assert time.monotonic() - back_at < 2.5, "noticed within about a probe interval"
+    assert event["id"] in keypads.stored_uids(serial)
 
 
 # ---------------------------------------------------------------------- client
