@@ -1,18 +1,48 @@
+"""ServiceBaseCommon's organisation and role users, plus what evaluation tests need.
+
+::
+
+    Test HQ
+    ├── Branch A            manager_a
+    │   ├── Outlet A1       supervisor_a1 (phone 138 0013 8000)
+    │   │   ├── counter A1-1 (business type Deposit)   keypad device_a1_1
+    │   │   └── counter A1-2                           keypad device_a1_2
+    │   └── Outlet A2       supervisor_a2
+    │       └── counter A2-1                           keypads device_a2_1 and
+    │                                                  foreign_device
+    └── Branch B            manager_b
+        ├── Outlet B1
+        │   └── counter B1-1 (no keypad)
+        └── Outlet B2
+
+Added here (login ``eval.*``, password = login):
+
+- ``device_user`` (Service Device) owns device_a1_1, device_a1_2 and device_a2_1;
+  ``other_device_user`` owns ``foreign_device`` only;
+- tellers ``teller_1`` (E-1001) and ``teller_2`` (E-1002), hr.employee records of the
+  Service Users ``teller_user_1`` and ``teller_user_2``; no shift yet;
+- ``deposit`` (a business type), ``options`` (key code → option of outlet A1's scale),
+  ``company`` (China numbers, 10 s rating window, 5 s anti-repeat, 300 s clock skew).
+
+Everything runs with tracking disabled. The helpers build device events relative to
+``t0`` (two hours ago, device clock) and ingest them as ``device_user``.
+"""
+
 from datetime import datetime, timedelta
 
-from odoo.tests import TransactionCase, new_test_user
+from odoo.addons.service_base.tests.common import SERVICE_USER, ServiceBaseCommon
+
+SERVICE_DEVICE = "service_evaluation.group_service_device"
 
 
-class EvaluationCommon(TransactionCase):
-    """HQ → branch → outlets A and B; counters A1, A2 (outlet A) and B1 (outlet B),
-    one keypad each, all owned by one device user; tellers T1, T2 (outlet A).
-    Another branch (outlet C, counter C1, no keypad) with its own manager, and a
-    service administrator, for the scoping tests."""
+class EvaluationCommon(ServiceBaseCommon):
+    """ServiceBaseCommon + counters, keypads, device users, tellers and event helpers."""
+
+    service_context = ServiceBaseCommon.service_context | {"tracking_disable": True}
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls.company = cls.env.company
         cls.company.write(
             {
@@ -22,95 +52,36 @@ class EvaluationCommon(TransactionCase):
                 "service_clock_skew": 300,
             }
         )
-        Unit = cls.env["service.org.unit"]
-        cls.supervisor_a = new_test_user(
-            cls.env, "eval.supervisor.a", groups="service_base.service_base_group_user"
-        )
-        cls.supervisor_a.partner_id.phone = "138 0013 8000"
-        cls.supervisor_b = new_test_user(
-            cls.env, "eval.supervisor.b", groups="service_base.service_base_group_user"
-        )
-        cls.manager = new_test_user(
-            cls.env, "eval.manager", groups="service_base.service_base_group_manager"
-        )
-        cls.hq = Unit.create({"name": "Eval HQ", "code": "E-HQ", "unit_type": "hq"})
-        cls.branch = Unit.create(
-            {
-                "name": "Eval Branch",
-                "code": "E-BR",
-                "unit_type": "branch",
-                "parent_id": cls.hq.id,
-                "manager_ids": [(4, cls.manager.id)],
-            }
-        )
-        cls.outlet_a = Unit.create(
-            {
-                "name": "Outlet A",
-                "code": "E-A",
-                "parent_id": cls.branch.id,
-                "supervisor_ids": [(4, cls.supervisor_a.id)],
-            }
-        )
-        cls.outlet_b = Unit.create(
-            {
-                "name": "Outlet B",
-                "code": "E-B",
-                "parent_id": cls.branch.id,
-                "supervisor_ids": [(4, cls.supervisor_b.id)],
-            }
-        )
-        cls.service_admin = new_test_user(
-            cls.env, "eval.service.admin", groups="service_base.service_base_group_admin"
-        )
-        cls.other_manager = new_test_user(
-            cls.env, "eval.manager.other", groups="service_base.service_base_group_manager"
-        )
-        cls.branch_2 = Unit.create(
-            {"name": "Eval Branch 2", "code": "E-BR2", "unit_type": "branch",
-             "parent_id": cls.hq.id, "manager_ids": [(4, cls.other_manager.id)]}
-        )  # fmt: skip
-        cls.outlet_c = Unit.create(
-            {"name": "Outlet C", "code": "E-C", "parent_id": cls.branch_2.id}
-        )
+        cls.supervisor_a1.partner_id.phone = "138 0013 8000"
         cls.deposit = cls.env["service.evaluation.business.type"].create(
             {"name": "Deposit", "code": "E-DEP"}
         )
         Counter = cls.env["service.evaluation.counter"]
-        cls.counter_a1, cls.counter_a2, cls.counter_b1 = Counter.create(
+        cls.counter_a1_1, cls.counter_a1_2, cls.counter_a2_1, cls.counter_b1_1 = Counter.create(
             [
-                {"name": "A1", "code": "E-A1", "outlet_id": cls.outlet_a.id,
+                {"name": "A1-1", "code": "E-A1-1", "outlet_id": cls.outlet_a1.id,
                  "business_type_ids": [(4, cls.deposit.id)]},
-                {"name": "A2", "code": "E-A2", "outlet_id": cls.outlet_a.id},
-                {"name": "B1", "code": "E-B1", "outlet_id": cls.outlet_b.id},
+                {"name": "A1-2", "code": "E-A1-2", "outlet_id": cls.outlet_a1.id},
+                {"name": "A2-1", "code": "E-A2-1", "outlet_id": cls.outlet_a2.id},
+                {"name": "B1-1", "code": "E-B1-1", "outlet_id": cls.outlet_b1.id},
             ]
         )  # fmt: skip
-        cls.counter_c1 = Counter.create(
-            {"name": "C1", "code": "E-C1", "outlet_id": cls.outlet_c.id}
-        )
-        cls.device_user = new_test_user(
-            cls.env, "eval.device", groups="service_evaluation.group_service_device"
-        )
-        cls.other_device_user = new_test_user(
-            cls.env, "eval.device.other", groups="service_evaluation.group_service_device"
-        )
+        cls.device_user = cls._new_user("eval.device", SERVICE_DEVICE)
+        cls.other_device_user = cls._new_user("eval.device.other", SERVICE_DEVICE)
         Device = cls.env["service.evaluation.device"]
-        cls.device_a1, cls.device_a2, cls.device_b1 = Device.create(
+        cls.device_a1_1, cls.device_a1_2, cls.device_a2_1 = Device.create(
             [
                 {"serial_number": f"E-KP-{counter.code}", "counter_id": counter.id,
                  "device_user_id": cls.device_user.id}
-                for counter in (cls.counter_a1, cls.counter_a2, cls.counter_b1)
+                for counter in (cls.counter_a1_1, cls.counter_a1_2, cls.counter_a2_1)
             ]
         )  # fmt: skip
         cls.foreign_device = Device.create(
-            {"serial_number": "E-KP-FOREIGN", "counter_id": cls.counter_b1.id,
+            {"serial_number": "E-KP-FOREIGN", "counter_id": cls.counter_a2_1.id,
              "device_user_id": cls.other_device_user.id}
         )  # fmt: skip
-        cls.teller_user_1 = new_test_user(
-            cls.env, "eval.teller.1", groups="service_base.service_base_group_user"
-        )
-        cls.teller_user_2 = new_test_user(
-            cls.env, "eval.teller.2", groups="service_base.service_base_group_user"
-        )
+        cls.teller_user_1 = cls._new_user("eval.teller.1", SERVICE_USER)
+        cls.teller_user_2 = cls._new_user("eval.teller.2", SERVICE_USER)
         Employee = cls.env["hr.employee"]
         cls.teller_1 = Employee.create(
             {"name": "Teller One", "service_employee_number": "E-1001",
@@ -120,7 +91,7 @@ class EvaluationCommon(TransactionCase):
             {"name": "Teller Two", "service_employee_number": "E-1002",
              "user_id": cls.teller_user_2.id}
         )  # fmt: skip
-        scale = cls.env["service.evaluation.scale"]._get_for_outlet(cls.outlet_a)
+        scale = cls.env["service.evaluation.scale"]._get_for_outlet(cls.outlet_a1)
         cls.options = {option.key_code: option for option in scale.option_ids}
         # Device times: a fixed, recent base so the max-age check passes.
         cls.t0 = datetime.now().replace(microsecond=0) - timedelta(hours=2)
@@ -133,7 +104,7 @@ class EvaluationCommon(TransactionCase):
         moment = self.t0 + timedelta(seconds=seconds)
         raw = {
             "id": f"ev-{self._uid_counter}",
-            "device": (device or self.device_a1).serial_number,
+            "device": (device or self.device_a1_1).serial_number,
             "type": event_type,
             "time": moment.isoformat() + "Z",
         }
@@ -147,14 +118,14 @@ class EvaluationCommon(TransactionCase):
 
     def sessions(self, device=None):
         return self.env["service.evaluation.session"].search(
-            [("device_id", "=", (device or self.device_a1).id)], order="date_start, id"
+            [("device_id", "=", (device or self.device_a1_1).id)], order="date_start, id"
         )
 
     def outcomes(self, device=None):
         """What became of each stored event of a device, in device-time order."""
         return (
             self.env["service.evaluation.event"]
-            .search([("device_id", "=", (device or self.device_a1).id)], order="device_time, id")
+            .search([("device_id", "=", (device or self.device_a1_1).id)], order="device_time, id")
             .mapped("outcome")
         )
 

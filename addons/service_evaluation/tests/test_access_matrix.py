@@ -17,7 +17,7 @@ from .common import EvaluationCommon
 
 ROLES = ("teller", "supervisor", "manager", "other_manager", "admin", "device")
 
-# model -> {role: operations allowed on a record of outlet A (branch of `manager`)}:
+# model -> {role: operations allowed on a record of outlet A1 (branch of `manager`)}:
 # c(reate), r(ead), w(rite), u(nlink). `None` for models that belong to no unit
 # (company-wide configuration): their record is read by every role.
 MATRIX = {
@@ -82,27 +82,27 @@ class _Undo(Exception):
 
 
 class AccessMatrixCommon(EvaluationCommon):
-    """EvaluationCommon plus a second branch (outlet C, counter C1, its own keypad and
-    manager), a service administrator, and one record of every model on each side."""
+    """EvaluationCommon plus a keypad at counter B1-1 (the other branch, manager B),
+    and one record of every model on each side (outlet A1, outlet B1)."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.device_c1 = cls.env["service.evaluation.device"].create(
-            {"serial_number": "E-KP-C1", "counter_id": cls.counter_c1.id,
+        cls.device_b1_1 = cls.env["service.evaluation.device"].create(
+            {"serial_number": "E-KP-E-B1-1", "counter_id": cls.counter_b1_1.id,
              "device_user_id": cls.other_device_user.id}
         )  # fmt: skip
         cls.users = {
             "teller": cls.teller_user_1,
-            "supervisor": cls.supervisor_a,
-            "manager": cls.manager,
-            "other_manager": cls.other_manager,
+            "supervisor": cls.supervisor_a1,
+            "manager": cls.manager_a,
+            "other_manager": cls.manager_b,
             "admin": cls.service_admin,
             "device": cls.device_user,
         }
         # Facts of each side, as the keypads made them.
-        home = cls._keypad_day(cls.device_a1, cls.device_user, "E-1001")
-        foreign = cls._keypad_day(cls.device_c1, cls.other_device_user, "E-1002")
+        home = cls._keypad_day(cls.device_a1_1, cls.device_user, "E-1001")
+        foreign = cls._keypad_day(cls.device_b1_1, cls.other_device_user, "E-1002")
         cls.shift_a, cls.shift_c = home["shift"], foreign["shift"]
         cls.session_a, cls.session_c = home["session"], foreign["session"]
         cls.event_a, cls.event_c = home["event"], foreign["event"]
@@ -157,40 +157,40 @@ class AccessMatrixCommon(EvaluationCommon):
 
 class TestAccessMatrix(AccessMatrixCommon):
     def _records(self):
-        """model -> (record of outlet A's side, record of outlet C's side or None,
-        values to create a record on A's side, values to write)."""
+        """model -> (record of outlet A1's side, record of outlet B1's side or None,
+        values to create a record on A1's side, values to write)."""
         return {
             "service.org.unit": (
-                self.outlet_a, self.outlet_c,
-                {"name": "New outlet", "code": "E-NEW", "parent_id": self.branch.id},
-                {"name": "Outlet A renamed"},
+                self.outlet_a1, self.outlet_b1,
+                {"name": "New outlet", "code": "E-NEW", "parent_id": self.branch_a.id},
+                {"name": "Outlet A1 renamed"},
             ),
             "service.evaluation.counter": (
-                self.counter_a1, self.counter_c1,
-                {"name": "A9", "code": "E-A9", "outlet_id": self.outlet_a.id},
-                {"name": "A1 renamed"},
+                self.counter_a1_1, self.counter_b1_1,
+                {"name": "A1-9", "code": "E-A1-9", "outlet_id": self.outlet_a1.id},
+                {"name": "A1-1 renamed"},
             ),
             "service.evaluation.device": (
-                self.device_a1, self.device_c1,
-                {"serial_number": "E-KP-NEW", "counter_id": self.counter_a2.id,
+                self.device_a1_1, self.device_b1_1,
+                {"serial_number": "E-KP-NEW", "counter_id": self.counter_a1_2.id,
                  "device_user_id": self.device_user.id},
                 {"serial_number": "E-KP-RENAMED"},
             ),
             "service.evaluation.session": (
                 self.session_a, self.session_c,
-                {"counter_id": self.counter_a1.id, "outlet_id": self.outlet_a.id,
+                {"counter_id": self.counter_a1_1.id, "outlet_id": self.outlet_a1.id,
                  "company_id": self.company.id, "date_start": self.t0},
                 {"score": 100.0, "is_satisfied": True},
             ),
             "service.evaluation.event": (
                 self.event_a, self.event_c,
-                {"device_id": self.device_a1.id, "event_uid": "forged", "event_type": "rate",
+                {"device_id": self.device_a1_1.id, "event_uid": "forged", "event_type": "rate",
                  "device_time": self.t0, "key_code": 1},
                 {"outcome": "counted"},
             ),
             "service.evaluation.shift": (
                 self.shift_a, self.shift_c,
-                {"employee_id": self.teller_1.id, "counter_id": self.counter_a2.id,
+                {"employee_id": self.teller_1.id, "counter_id": self.counter_a1_2.id,
                  "date_start": self.t0, "date_end": self.t0},
                 {"date_end": self.t0},
             ),
@@ -203,7 +203,7 @@ class TestAccessMatrix(AccessMatrixCommon):
             "service.evaluation.session.report": (self.report_a, self.report_c, None, None),
             "service.evaluation.alert": (
                 self.alert_a, self.alert_c,
-                {"session_id": self.session_a.id, "outlet_id": self.outlet_a.id,
+                {"session_id": self.session_a.id, "outlet_id": self.outlet_a1.id,
                  "company_id": self.company.id, "recipient_source": "none"},
                 {"state": "called_back"},
             ),
@@ -270,7 +270,7 @@ class TestAccessMatrix(AccessMatrixCommon):
 
     def test_an_outlets_own_scale_stays_in_its_tree(self):
         default = self.options[1].scale_id
-        scale_c = default.copy({"outlet_id": self.outlet_c.id, "name": "Outlet C keys"})
+        scale_c = default.copy({"outlet_id": self.outlet_b1.id, "name": "Outlet B1 keys"})
         Scale = self.env["service.evaluation.scale"]
         for role, expected in (
             ("teller", default),
@@ -290,14 +290,14 @@ class TestAccessMatrix(AccessMatrixCommon):
                 )
 
     def test_a_teller_sees_the_outlets_counters_live(self):
-        reply = self.ingest([self.event("start", 300, self.device_a2)])
+        reply = self.ingest([self.event("start", 300, self.device_a1_2)])
         self.assertEqual(reply["results"][0]["status"], "stored")
         counters = self.env["service.evaluation.counter"].with_user(self.teller_user_1)
-        seen = counters.search([("id", "in", (self.counter_a2 | self.counter_b1).ids)])
-        self.assertEqual(seen, self.counter_a2, "the outlet they work at, not the sibling")
+        seen = counters.search([("id", "in", (self.counter_a1_2 | self.counter_a2_1).ids)])
+        self.assertEqual(seen, self.counter_a1_2, "the outlet they work at, not the sibling")
         self.assertEqual(seen.live_state, "serving")
         self.assertFalse(seen.current_session_id, "a colleague's session stays theirs")
-        self.assertTrue(self.counter_a2.with_user(self.supervisor_a).current_session_id)
+        self.assertTrue(self.counter_a1_2.with_user(self.supervisor_a1).current_session_id)
 
     def test_teller_never_sees_negative_ratings(self):
         """Hidden from a teller under every path: search, read, grouped reads, export,
@@ -323,7 +323,7 @@ class TestAccessMatrix(AccessMatrixCommon):
         self.assertNotIn(True, [row[1] for row in exported])
         with self.assertRaises(AccessError):
             self.env["service.evaluation.session.report"].with_user(self.teller_user_1).search([])
-        counter = self.counter_a1.with_user(self.teller_user_1)
+        counter = self.counter_a1_1.with_user(self.teller_user_1)
         counter.invalidate_recordset()
         self.assertEqual(
             counter.session_count, len(Session.search([("counter_id", "=", counter.id)]))
@@ -359,7 +359,7 @@ class TestAccessOverXmlRpc(HttpCase, AccessMatrixCommon):
             self.assert_refused(role, "service.evaluation.session", "unlink", [self.session_a.id])
             self.assert_refused(
                 role, "service.evaluation.session", "create",
-                [{"counter_id": self.counter_a1.id, "outlet_id": self.outlet_a.id,
+                [{"counter_id": self.counter_a1_1.id, "outlet_id": self.outlet_a1.id,
                   "company_id": self.company.id, "date_start": "2026-01-01 09:00:00"}],
             )  # fmt: skip
         self.session_a.invalidate_recordset()
@@ -388,18 +388,18 @@ class TestAccessOverXmlRpc(HttpCase, AccessMatrixCommon):
 
     def test_counters_do_not_leak_across_branches(self):
         # Finding 2: another branch's manager and a supervisor read the east counters.
-        ids = [self.counter_a1.id, self.counter_b1.id, self.counter_c1.id]
+        ids = [self.counter_a1_1.id, self.counter_a2_1.id, self.counter_b1_1.id]
         seen = {
             role: set(self.call(role, "service.evaluation.counter", "search", [("id", "in", ids)]))
             for role in ("supervisor", "manager", "other_manager")
         }
-        self.assertEqual(seen["supervisor"], {self.counter_a1.id})
-        self.assertEqual(seen["manager"], {self.counter_a1.id, self.counter_b1.id})
-        self.assertEqual(seen["other_manager"], {self.counter_c1.id})
+        self.assertEqual(seen["supervisor"], {self.counter_a1_1.id})
+        self.assertEqual(seen["manager"], {self.counter_a1_1.id, self.counter_a2_1.id})
+        self.assertEqual(seen["other_manager"], {self.counter_b1_1.id})
         self.assert_refused(
-            "other_manager", "service.evaluation.counter", "read", [self.counter_a1.id], ["name"]
+            "other_manager", "service.evaluation.counter", "read", [self.counter_a1_1.id], ["name"]
         )
         self.assert_refused(
-            "supervisor", "service.evaluation.counter", "write", [self.counter_a1.id],
+            "supervisor", "service.evaluation.counter", "write", [self.counter_a1_1.id],
             {"name": "mine"},
         )  # fmt: skip

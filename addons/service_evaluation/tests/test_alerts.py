@@ -25,11 +25,23 @@ class TestAlerts(EvaluationCommon, MockSMS):
         cls.company.service_alert_popup_interval = 5
         cls.activity_type = cls.env.ref("service_evaluation.mail_activity_type_negative_rating")
         cls.admin = cls.env.ref("base.user_admin")
+        # The demo data alerts today's dissatisfied customers (one of its supervisors has
+        # supervisor A1's number): what the tests count is theirs only.
+        cls.demo_alerts = cls.env["service.evaluation.alert"].search([])
+        cls.demo_sms = cls.env["sms.sms"].sudo().search([])
 
     # ------------------------------------------------------------ helpers
     def alerts(self, **domain):
         return self.env["service.evaluation.alert"].search(
-            [(name, "=", value) for name, value in domain.items()], order="id"
+            [("id", "not in", self.demo_alerts.ids)]
+            + [(name, "=", value) for name, value in domain.items()],
+            order="id",
+        )
+
+    def sms_to(self, number):
+        """The SMS the test queued for `number`."""
+        return self.env["sms.sms"].search(
+            [("number", "=", number), ("id", "not in", self.demo_sms.ids)]
         )
 
     def delivery_problems(self):
@@ -80,43 +92,41 @@ class TestAlerts(EvaluationCommon, MockSMS):
         session = self.sessions()
         self.assertTrue(session.is_negative)
         alert = self.alerts(session_id=session.id)
-        self.assertEqual(alert.recipient_id, self.supervisor_a)
+        self.assertEqual(alert.recipient_id, self.supervisor_a1)
         self.assertEqual(alert.recipient_source, "outlet_supervisor")
-        self.assertEqual(alert.recipient_unit_id, self.outlet_a)
+        self.assertEqual(alert.recipient_unit_id, self.outlet_a1)
         self.assertEqual(alert.state, "open")
         self.assertFalse(alert.delivery_problem)
-        sms = self.env["sms.sms"].search([("number", "=", SUPERVISOR_A_NUMBER)])
+        sms = self.sms_to(SUPERVISOR_A_NUMBER)
         self.assertEqual(len(sms), 1, "one SMS, to the supervisor's E.164 number")
-        self.assertIn("Outlet A", sms.body)
+        self.assertIn("Outlet A1", sms.body)
         self.assertIn("Teller One", sms.body)
         self.assertEqual(alert.sms_state, "outgoing")
         self.assertEqual(alert.sms_number, SUPERVISOR_A_NUMBER)
         activity = alert.activity_ids
-        self.assertEqual(activity.user_id, self.supervisor_a)
+        self.assertEqual(activity.user_id, self.supervisor_a1)
         self.assertEqual(activity.activity_type_id, self.activity_type)
         self.assertTrue(alert.popup_shown)
-        self.assertEqual(len(self.popups(self.supervisor_a)), 1)
+        self.assertEqual(len(self.popups(self.supervisor_a1)), 1)
 
     def test_no_alert_for_positive_or_repeat_presses(self):
         self.ingest(self.rated_flow(0, 1))
         # A negative key pressed again after a counted positive press is only a repeat.
         self.ingest([self.event("rate", 65, key=4)])
-        self.assertFalse(self.env["sms.sms"].search([("number", "=", SUPERVISOR_A_NUMBER)]))
+        self.assertFalse(self.sms_to(SUPERVISOR_A_NUMBER))
         self.assertFalse(self.alerts())
 
     def test_resend_alerts_once(self):
         batch = self.rated_flow(0, 4)
         self.ingest(batch)
         self.ingest(batch)
-        self.assertEqual(
-            self.env["sms.sms"].search_count([("number", "=", SUPERVISOR_A_NUMBER)]), 1
-        )
+        self.assertEqual(len(self.sms_to(SUPERVISOR_A_NUMBER)), 1)
         self.assertEqual(len(self.alerts()), 1)
 
     def test_sms_can_be_switched_off(self):
         self.company.service_alert_sms = False
         self.ingest(self.rated_flow(0, 4))
-        self.assertFalse(self.env["sms.sms"].search([("number", "=", SUPERVISOR_A_NUMBER)]))
+        self.assertFalse(self.sms_to(SUPERVISOR_A_NUMBER))
         alert = self.alerts()
         self.assertEqual(alert.sms_state, "off")
         self.assertFalse(alert.delivery_problem, "no SMS wanted: nothing failed")
@@ -124,32 +134,32 @@ class TestAlerts(EvaluationCommon, MockSMS):
 
     # ------------------------------------------------------------ who is alerted
     def test_outlet_without_supervisor_escalates_up_the_tree(self):
-        self.outlet_b.supervisor_ids = [(5, 0, 0)]
+        self.outlet_a2.supervisor_ids = [(5, 0, 0)]
         branch_supervisor = new_test_user(
             self.env, "eval.branch.supervisor", groups="service_base.service_base_group_user"
         )
-        self.branch.supervisor_ids = [(4, branch_supervisor.id)]
-        self.ingest(self.rated_flow(0, 4, device=self.device_b1))
+        self.branch_a.supervisor_ids = [(4, branch_supervisor.id)]
+        self.ingest(self.rated_flow(0, 4, device=self.device_a2_1))
         alert = self.alerts()
         self.assertEqual(alert.recipient_id, branch_supervisor)
         self.assertEqual(alert.recipient_source, "unit_supervisor")
-        self.assertEqual(alert.recipient_unit_id, self.branch)
+        self.assertEqual(alert.recipient_unit_id, self.branch_a)
 
         # No supervisor anywhere up the tree: the managers, walking up.
-        self.branch.supervisor_ids = [(5, 0, 0)]
-        self.ingest(self.rated_flow(300, 4, device=self.device_b1))
+        self.branch_a.supervisor_ids = [(5, 0, 0)]
+        self.ingest(self.rated_flow(300, 4, device=self.device_a2_1))
         alert = self.alerts() - alert
-        self.assertEqual(alert.recipient_id, self.manager)
+        self.assertEqual(alert.recipient_id, self.manager_a)
         self.assertEqual(alert.recipient_source, "unit_manager")
-        self.assertEqual(alert.recipient_unit_id, self.branch)
+        self.assertEqual(alert.recipient_unit_id, self.branch_a)
         self.assertTrue(alert.activity_ids, "the manager gets the call-back activity")
 
     def test_company_extra_recipients_are_alerted_too(self):
         quality = new_test_user(self.env, "eval.quality", groups="base.group_user")
-        self.company.service_alert_user_ids = [(4, quality.id), (4, self.supervisor_a.id)]
+        self.company.service_alert_user_ids = [(4, quality.id), (4, self.supervisor_a1.id)]
         self.ingest(self.rated_flow(0, 4))
         alerts = self.alerts()
-        self.assertEqual(alerts.recipient_id, self.supervisor_a | quality, "one alert each")
+        self.assertEqual(alerts.recipient_id, self.supervisor_a1 | quality, "one alert each")
         extra = alerts.filtered(lambda alert: alert.recipient_id == quality)
         self.assertEqual(extra.recipient_source, "company")
         self.assertEqual(extra.sms_state, "no_number")
@@ -158,20 +168,20 @@ class TestAlerts(EvaluationCommon, MockSMS):
         self.assertEqual(extra.with_user(quality).read(["state"])[0]["state"], "open")
 
     def test_nobody_to_alert_is_a_visible_delivery_problem(self):
-        self.outlet_b.supervisor_ids = [(5, 0, 0)]
-        self.branch.manager_ids = [(5, 0, 0)]
-        self.ingest(self.rated_flow(0, 4, device=self.device_b1))
+        self.outlet_a2.supervisor_ids = [(5, 0, 0)]
+        self.branch_a.manager_ids = [(5, 0, 0)]
+        self.ingest(self.rated_flow(0, 4, device=self.device_a2_1))
         alert = self.alerts()
         self.assertEqual(len(alert), 1, "never silence: an alert without recipient")
         self.assertFalse(alert.recipient_id)
         self.assertEqual(alert.recipient_source, "none")
         self.assertEqual(alert.delivery_problem, "no_recipient")
-        self.assertIn("Outlet B", alert.body)
+        self.assertIn("Outlet A2", alert.body)
         problems = self.delivery_problems()
         self.assertIn(alert, problems)
 
     def test_recipient_without_valid_phone_is_a_delivery_problem(self):
-        self.supervisor_a.partner_id.phone = "12"
+        self.supervisor_a1.partner_id.phone = "12"
         self.ingest(self.rated_flow(0, 4))
         alert = self.alerts()
         self.assertEqual(alert.sms_state, "invalid_number")
@@ -246,58 +256,58 @@ class TestAlerts(EvaluationCommon, MockSMS):
             self.negative_customers(3, start=200)
         self.assertEqual(len(self.alerts()), 4, "one alert per dissatisfied customer")
         self.assertEqual(self.alerts().mapped("popup_shown"), [True, False, False, False])
-        self.assertEqual(len(self.popups(self.supervisor_a)), 1, "one pop-up in the interval")
+        self.assertEqual(len(self.popups(self.supervisor_a1)), 1, "one pop-up in the interval")
 
         with self.mock_datetime_and_now(start + timedelta(minutes=6)):
             self.negative_customers(1, start=900)
-        popups = self.popups(self.supervisor_a)
+        popups = self.popups(self.supervisor_a1)
         self.assertEqual(len(popups), 2, "a new pop-up after the interval")
         self.assertTrue(self.alerts()[-1].popup_shown)
         self.assertIn("4 dissatisfied customers since your last alert", popups[-1]["message"])
 
     def test_one_grouped_activity_done_when_all_are_called_back(self):
         self.negative_customers(4)
-        self.negative_customers(1, device=self.device_b1, start=2000)
-        alerts = self.alerts(recipient_id=self.supervisor_a.id)
+        self.negative_customers(1, device=self.device_a2_1, start=2000)
+        alerts = self.alerts(recipient_id=self.supervisor_a1.id)
         self.assertEqual(len(alerts), 4)
-        activity = self.callback_activities(self.supervisor_a)
+        activity = self.callback_activities(self.supervisor_a1)
         self.assertEqual(len(activity), 1, "one open activity for the recipient and outlet")
         self.assertEqual(activity.res_id, alerts[0].id, "on the oldest open alert")
         self.assertIn("4 dissatisfied customers", activity.summary)
         for alert in alerts:
             self.assertRegex(str(activity.note), rf"data-oe-id=.{alert.id}\b")
-        self.assertEqual(len(self.callback_activities(self.supervisor_b)), 1, "outlet B's own")
+        self.assertEqual(len(self.callback_activities(self.supervisor_a2)), 1, "outlet A2's own")
 
         for alert in alerts[:3]:
-            alert.with_user(self.supervisor_a).action_mark_called_back()
-        activity = self.callback_activities(self.supervisor_a)
+            alert.with_user(self.supervisor_a1).action_mark_called_back()
+        activity = self.callback_activities(self.supervisor_a1)
         self.assertEqual(len(activity), 1)
         self.assertEqual(activity.res_id, alerts[3].id, "moved to the alert still open")
         self.assertEqual(activity.summary, "Call back the dissatisfied customer")
 
-        alerts[3].with_user(self.supervisor_a).action_close()
-        self.assertFalse(self.callback_activities(self.supervisor_a))
-        self.assertTrue(self.callback_activities(self.supervisor_a, active=False), "marked done")
+        alerts[3].with_user(self.supervisor_a1).action_close()
+        self.assertFalse(self.callback_activities(self.supervisor_a1))
+        self.assertTrue(self.callback_activities(self.supervisor_a1, active=False), "marked done")
         self.assertEqual(set(alerts.mapped("state")), {"called_back", "closed"})
-        self.assertEqual(alerts.done_user_id, self.supervisor_a, "the author is logged")
+        self.assertEqual(alerts.done_user_id, self.supervisor_a1, "the author is logged")
         self.assertTrue(all(alerts.mapped("date_done")))
         # A new dissatisfied customer starts a new activity.
         self.negative_customers(1, start=5000)
-        self.assertEqual(len(self.callback_activities(self.supervisor_a)), 1)
+        self.assertEqual(len(self.callback_activities(self.supervisor_a1)), 1)
 
     def test_called_back_once_for_every_recipient(self):
         colleague = new_test_user(
-            self.env, "eval.supervisor.a2", groups="service_base.service_base_group_user"
+            self.env, "eval.colleague.a1", groups="service_base.service_base_group_user"
         )
-        self.outlet_a.supervisor_ids = [(4, colleague.id)]
+        self.outlet_a1.supervisor_ids = [(4, colleague.id)]
         self.ingest(self.rated_flow(0, 4))
         alerts = self.alerts()
-        self.assertEqual(alerts.recipient_id, self.supervisor_a | colleague)
+        self.assertEqual(alerts.recipient_id, self.supervisor_a1 | colleague)
         # The branch manager (above them in the tree) may handle it too.
-        alerts[0].with_user(self.manager).action_mark_called_back()
+        alerts[0].with_user(self.manager_a).action_mark_called_back()
         self.assertEqual(alerts.mapped("state"), ["called_back", "called_back"])
-        self.assertEqual(alerts.done_user_id, self.manager)
-        self.assertFalse(self.callback_activities(self.supervisor_a))
+        self.assertEqual(alerts.done_user_id, self.manager_a)
+        self.assertFalse(self.callback_activities(self.supervisor_a1))
         self.assertFalse(self.callback_activities(colleague))
 
     # ------------------------------------------------------------ language
@@ -311,18 +321,18 @@ class TestAlerts(EvaluationCommon, MockSMS):
             lang="zh_CN",
         )
         chinese.partner_id.phone = "139 0000 0001"
-        self.supervisor_a.lang = "en_US"
-        self.outlet_a.supervisor_ids = [(4, chinese.id)]
+        self.supervisor_a1.lang = "en_US"
+        self.outlet_a1.supervisor_ids = [(4, chinese.id)]
         # The keypad's request is in Chinese: the English recipient still reads English.
         events = self.rated_flow(0, 4)
         self.env["service.evaluation.event"].with_user(self.device_user).with_context(
             lang="zh_CN"
         )._ingest(events)
         session = self.sessions()
-        english = self.alerts(recipient_id=self.supervisor_a.id)
+        english = self.alerts(recipient_id=self.supervisor_a1.id)
         zh = self.alerts(recipient_id=chinese.id)
 
-        self.assertIn("Dissatisfied customer at Outlet A", english.body)
+        self.assertIn("Dissatisfied customer at Outlet A1", english.body)
         self.assertTrue(english.body.endswith(session.option_id.with_context(lang="en_US").name))
         self.assertIn("有客户不满意", zh.body)  # the translated sentence
         self.assertTrue(zh.body.endswith(session.option_id.with_context(lang="zh_CN").name))
@@ -332,20 +342,20 @@ class TestAlerts(EvaluationCommon, MockSMS):
         self.assertEqual(zh.activity_ids.summary, "回访不满意客户")
         self.assertEqual(english.activity_ids.summary, "Call back the dissatisfied customer")
         self.assertEqual(self.popups(chinese)[0]["title"], "不满意客户")
-        self.assertEqual(self.popups(self.supervisor_a)[0]["title"], "Dissatisfied customer")
+        self.assertEqual(self.popups(self.supervisor_a1)[0]["title"], "Dissatisfied customer")
 
     # ------------------------------------------------------------ security
     def test_alert_security(self):
-        other_manager = self.other_manager  # of the other branch
         self.ingest(self.rated_flow(0, 4))
         alert = self.alerts()
         Alert = self.env["service.evaluation.alert"]
         # Readers: the recipient, the branch manager above, service administrators.
-        for user in (self.supervisor_a, self.manager, self.admin):
+        for user in (self.supervisor_a1, self.manager_a, self.admin):
             with self.subTest(reader=user.login):
-                self.assertEqual(Alert.with_user(user).search([]), alert)
+                seen = Alert.with_user(user).search([("id", "not in", self.demo_alerts.ids)])
+                self.assertEqual(seen, alert)
         # Not a teller of the outlet, nor another branch's manager.
-        for user in (self.teller_user_1, other_manager, self.supervisor_b):
+        for user in (self.teller_user_1, self.manager_b, self.supervisor_a2):
             with self.subTest(outsider=user.login):
                 self.assertFalse(Alert.with_user(user).search([]))
                 with self.assertRaises(AccessError):
@@ -353,7 +363,7 @@ class TestAlerts(EvaluationCommon, MockSMS):
                 with self.assertRaises(AccessError):
                     alert.with_user(user).action_mark_called_back()
         # Nobody writes, creates or deletes alerts through the ORM: only the actions.
-        for user in (self.supervisor_a, self.manager, self.admin):
+        for user in (self.supervisor_a1, self.manager_a, self.admin):
             with self.subTest(writer=user.login):
                 with self.assertRaises(AccessError):
                     alert.with_user(user).write({"state": "called_back"})
@@ -363,7 +373,7 @@ class TestAlerts(EvaluationCommon, MockSMS):
                     Alert.with_user(user).create(
                         {
                             "session_id": alert.session_id.id,
-                            "outlet_id": self.outlet_a.id,
+                            "outlet_id": self.outlet_a1.id,
                             "company_id": self.company.id,
                             "recipient_source": "none",
                         }

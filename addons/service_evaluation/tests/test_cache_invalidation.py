@@ -26,7 +26,7 @@ class TestCacheInvalidation(EvaluationCommon):
 
     # ------------------------------------------------------------ helpers
     def warm_rule_cache(self):
-        Rule = self.env["ir.rule"].with_user(self.supervisor_a)
+        Rule = self.env["ir.rule"].with_user(self.supervisor_a1)
         Rule._compute_domain("service.evaluation.session", "read")
         keys = [key for key in self.default_cache() if key[0] == "ir.rule"]
         self.assertTrue(keys, "ir.rule domains are in Odoo's 'default' cache")
@@ -37,7 +37,7 @@ class TestCacheInvalidation(EvaluationCommon):
 
     def display(self):
         reply = self.ingest([self.event("heartbeat", 0)])
-        return reply["devices"][self.device_a1.serial_number]["display"]
+        return reply["devices"][self.device_a1_1.serial_number]["display"]
 
     def assert_rule_and_device_caches_kept(self):
         self.assertNotIn("default", self.registry.cache_invalidated)
@@ -51,7 +51,7 @@ class TestCacheInvalidation(EvaluationCommon):
         self.assertEqual(self.display()["teller_name"], "")
         reply = self.ingest([self.event("login", 10, employee="E-1001")])
         self.assertEqual(reply["results"][0]["status"], "stored")
-        self.assertTrue(self.counter_a1.current_employee_id, "the LOGIN opened a shift")
+        self.assertTrue(self.counter_a1_1.current_employee_id, "the LOGIN opened a shift")
         self.assert_rule_and_device_caches_kept()
         self.assertEqual(self.env.cr.postcommit.data[PENDING], {"tellers"})
         # The next reply shows the teller; so does a LOGOUT.
@@ -74,21 +74,21 @@ class TestCacheInvalidation(EvaluationCommon):
     def test_new_and_moved_units_leave_the_rule_cache(self):
         """child_of is expanded at query time: the tree needs no rule cache clearing."""
         Unit = self.env["service.org.unit"]
-        new = Unit.create({"name": "Outlet A2", "code": "E-A2U", "parent_id": self.branch.id})
+        new = Unit.create({"name": "Outlet A3", "code": "E-A3", "parent_id": self.branch_a.id})
         self.assertNotIn("default", self.registry.cache_invalidated)
         self.assertIn(self.rule_key, self.default_cache())
-        self.assertIn(new, Unit.with_user(self.manager).search([]))
-        new.parent_id = self.branch_2
-        self.assertNotIn(new, Unit.with_user(self.manager).search([]))
+        self.assertIn(new, Unit.with_user(self.manager_a).search([]))
+        new.parent_id = self.branch_b
+        self.assertNotIn(new, Unit.with_user(self.manager_a).search([]))
         self.assertNotIn("default", self.registry.cache_invalidated)
 
     def test_managers_and_supervisors_clear_the_rule_cache(self):
-        session_scope = self.env["service.evaluation.counter"].with_user(self.supervisor_a)
-        self.assertNotIn(self.counter_c1, session_scope.search([]))
-        self.outlet_c.supervisor_ids = [(4, self.supervisor_a.id)]
+        session_scope = self.env["service.evaluation.counter"].with_user(self.supervisor_a1)
+        self.assertNotIn(self.counter_b1_1, session_scope.search([]))
+        self.outlet_b1.supervisor_ids = [(4, self.supervisor_a1.id)]
         self.assertIn("default", self.registry.cache_invalidated)
         self.assertNotIn(self.rule_key, self.default_cache())
-        self.assertIn(self.counter_c1, session_scope.search([]))
+        self.assertIn(self.counter_b1_1, session_scope.search([]))
 
     def test_other_workers_learn_of_a_signal(self):
         """Another worker's committed change shows as a newer signal row: the values
@@ -102,9 +102,9 @@ class TestCacheInvalidation(EvaluationCommon):
                 "outlet_id, source, date_start) "
                 "VALUES (%s, %s, %s, %s, 'web', now() at time zone 'UTC')",
                 self.teller_2.id,
-                self.counter_a1.id,
-                self.counter_a1.company_id.id,
-                self.outlet_a.id,
+                self.counter_a1_1.id,
+                self.counter_a1_1.company_id.id,
+                self.outlet_a1.id,
             )
         )
         self.assertEqual(self.display()["teller_name"], "", "cached: no signal seen yet")

@@ -22,7 +22,7 @@ class TestDeviceApi(HttpCase, EvaluationCommon):
         # A person's key as made in Preferences (unscoped): valid, but not a device's.
         cls.person_key = (
             cls.env["res.users.apikeys"]
-            .with_user(cls.supervisor_a)
+            .with_user(cls.supervisor_a1)
             ._generate(None, "person", cls.env.cr.now() + timedelta(hours=12))
         )
 
@@ -39,7 +39,7 @@ class TestDeviceApi(HttpCase, EvaluationCommon):
         reply = self.post(self.rated_flow(0, 2, teller_number="E-1001"), self.key)
         result = reply["result"]
         self.assertEqual([r["status"] for r in result["results"]], ["stored"] * 4)
-        device_reply = result["devices"][self.device_a1.serial_number]
+        device_reply = result["devices"][self.device_a1_1.serial_number]
         self.assertEqual(device_reply["display"]["teller_name"], "Teller One")
         self.assertEqual(device_reply["display"]["employee_number"], "E-1001")
         self.assertEqual(device_reply["prompt"], "thank_you")

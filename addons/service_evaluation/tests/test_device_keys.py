@@ -27,7 +27,7 @@ class TestDeviceKeys(HttpCase, EvaluationCommon):
         # A key made the way it was before device keys had their own scope.
         cls.legacy_key = Keys.with_user(cls.device_user)._generate(None, "legacy", cls.expiry)
         # A person's keys: unscoped (as made in Preferences) and explicitly 'rpc'.
-        supervisor_keys = Keys.with_user(cls.supervisor_a)
+        supervisor_keys = Keys.with_user(cls.supervisor_a1)
         in_12_hours = cls.env.cr.now() + timedelta(hours=12)
         cls.person_keys = {
             "unscoped": supervisor_keys._generate(None, "person", in_12_hours),
@@ -36,7 +36,7 @@ class TestDeviceKeys(HttpCase, EvaluationCommon):
         cls.device_password = "Keypad-Proxy-Pw-1"
         cls.device_user.password = cls.device_password
         cls.supervisor_password = "Supervisor-Pw-1"
-        cls.supervisor_a.password = cls.supervisor_password
+        cls.supervisor_a1.password = cls.supervisor_password
         cls.db = cls.env.cr.dbname
         # Every refused login below must be refused for what it is, not by the cooldown.
         cls.env["ir.config_parameter"].set_param("base.login_cooldown_after", 0)
@@ -132,15 +132,15 @@ class TestDeviceKeys(HttpCase, EvaluationCommon):
                 with self.subTest(key=name, model=model):
                     response = self.json2(key, model)
                     self.assertEqual(response.status_code, 401)
-                    self.assertNotIn(self.supervisor_a.name, response.text)
+                    self.assertNotIn(self.supervisor_a1.name, response.text)
 
     def test_device_user_cannot_log_in_over_rpc(self):
         login = self.device_user.login
         self.assertEqual(
             self.xmlrpc_common.authenticate(
-                self.db, self.supervisor_a.login, self.supervisor_password, {}
+                self.db, self.supervisor_a1.login, self.supervisor_password, {}
             ),
-            self.supervisor_a.id,
+            self.supervisor_a1.id,
         )
         for name, secret in (
             ("device key", self.device_key),
@@ -163,9 +163,14 @@ class TestDeviceKeys(HttpCase, EvaluationCommon):
     def test_device_user_cannot_log_in_over_jsonrpc(self):
         login = self.device_user.login
         reply = self.jsonrpc(
-            "common", "authenticate", self.db, self.supervisor_a.login, self.supervisor_password, {}
+            "common",
+            "authenticate",
+            self.db,
+            self.supervisor_a1.login,
+            self.supervisor_password,
+            {},
         )
-        self.assertEqual(reply["result"], self.supervisor_a.id)
+        self.assertEqual(reply["result"], self.supervisor_a1.id)
         for name, secret in (
             ("device key", self.device_key),
             ("legacy key", self.legacy_key),
@@ -206,7 +211,7 @@ class TestDeviceKeys(HttpCase, EvaluationCommon):
     # ------------------------------------------------------------ making keys
     def test_only_device_users_get_device_keys(self):
         with self.assertRaises(UserError):
-            self.supervisor_a._service_device_key_generate("person", self.expiry)
+            self.supervisor_a1._service_device_key_generate("person", self.expiry)
 
     def test_device_keys_expire_within_ten_years(self):
         for expiry in (None, self.env.cr.now() + timedelta(days=3651)):
@@ -227,7 +232,7 @@ class TestDeviceKeys(HttpCase, EvaluationCommon):
 
     def test_only_service_administrators_make_device_keys(self):
         with self.assertRaises(AccessError):
-            self.device_user.with_user(self.manager)._service_device_key_generate(
+            self.device_user.with_user(self.manager_a)._service_device_key_generate(
                 "by a manager", self.expiry
             )
         service_admin = self.service_admin
@@ -287,14 +292,14 @@ class TestDeviceKeys(HttpCase, EvaluationCommon):
             sorted(admin_user.service_device_key_ids.mapped("name")), ["legacy", "proxy"]
         )
         # A person's keys stay theirs: not listed, not readable, not revocable here.
-        supervisor = self.supervisor_a.with_user(self.service_admin)
+        supervisor = self.supervisor_a1.with_user(self.service_admin)
         self.assertFalse(supervisor.service_is_device)
         self.assertFalse(supervisor.service_device_key_ids)
         Keys = self.env["res.users.apikeys"]
-        person_keys = Keys.search([("user_id", "=", self.supervisor_a.id)])
+        person_keys = Keys.search([("user_id", "=", self.supervisor_a1.id)])
         self.assertEqual(len(person_keys), 2)
         self.assertFalse(
-            Keys.with_user(self.service_admin).search([("user_id", "=", self.supervisor_a.id)])
+            Keys.with_user(self.service_admin).search([("user_id", "=", self.supervisor_a1.id)])
         )
         with self.assertRaises(AccessError):
             person_keys.with_user(self.service_admin).action_service_device_revoke()
@@ -303,20 +308,20 @@ class TestDeviceKeys(HttpCase, EvaluationCommon):
     def test_only_service_administrators_pair_and_revoke(self):
         Wizard = self.env["service.evaluation.device.key.generate"]
         with self.assertRaises(AccessError):
-            Wizard.with_user(self.manager).create(
+            Wizard.with_user(self.manager_a).create(
                 {"user_id": self.device_user.id, "name": "by a manager"}
             )
         # Even a wizard made for them: the key method checks the caller again.
         wizard = Wizard.create({"user_id": self.device_user.id, "name": "by a manager"})
         with self.assertRaises(AccessError):
-            wizard.with_user(self.manager).action_generate()
+            wizard.with_user(self.manager_a).action_generate()
         proxy_key = self.key_record("proxy")
         with self.assertRaises(AccessError):
-            proxy_key.with_user(self.manager).action_service_device_revoke()
+            proxy_key.with_user(self.manager_a).action_service_device_revoke()
         self.assertPosts(self.device_key)
         # A user outside the Service Device group gets no key from the wizard either.
         wizard = Wizard.with_user(self.service_admin).create(
-            {"user_id": self.supervisor_a.id, "name": "person"}
+            {"user_id": self.supervisor_a1.id, "name": "person"}
         )
         with self.assertRaises(UserError):
             wizard.action_generate()
@@ -326,7 +331,7 @@ class TestDeviceKeys(HttpCase, EvaluationCommon):
         Users = self.env["res.users"].with_user(self.service_admin)
         found = Users.search(safe_eval(action.domain))
         self.assertIn(self.device_user, found)
-        self.assertNotIn(self.supervisor_a, found)
+        self.assertNotIn(self.supervisor_a1, found)
         self.assertNotIn(self.service_admin, found)
         self.assertIn(self.service_admin, Users.search([("service_is_device", "=", False)]))
         menu = self.env.ref("service_evaluation.service_evaluation_device_user_menu")
@@ -336,7 +341,7 @@ class TestDeviceKeys(HttpCase, EvaluationCommon):
         self.assertEqual(action.group_ids, admins)
         # Generate Key and the Device Keys tab: on the user form for Service Administrators.
         form = self.env.ref("base.view_users_form")
-        for user, shown in ((self.service_admin, True), (self.manager, False)):
+        for user, shown in ((self.service_admin, True), (self.manager_a, False)):
             with self.subTest(user=user.login):
                 arch = Users.with_user(user).get_views([(form.id, "form")])["views"]["form"]
                 self.assertEqual("action_service_device_key_wizard" in arch["arch"], shown)
@@ -373,7 +378,7 @@ class TestDeviceKeys(HttpCase, EvaluationCommon):
             fields=["login"],
         )
         self.assertIn(self.device_user.login, [row["login"] for row in devices])
-        self.assertNotIn(self.supervisor_a.login, [row["login"] for row in devices])
+        self.assertNotIn(self.supervisor_a1.login, [row["login"] for row in devices])
         rows = self.json2_call(
             admin_key,
             "res.users.apikeys",
@@ -393,7 +398,7 @@ class TestDeviceKeys(HttpCase, EvaluationCommon):
         # A manager's API key makes none.
         manager_key = (
             self.env["res.users.apikeys"]
-            .with_user(self.manager)
+            .with_user(self.manager_a)
             ._generate("rpc", "manager", in_12_hours)
         )
         response = self.url_open(

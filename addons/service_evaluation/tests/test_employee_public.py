@@ -27,7 +27,7 @@ class TestEmployeePublicFields(EvaluationCommon):
             {
                 "employee_id": cls.teller_1.id,
                 "company_id": cls.company.id,
-                "outlet_id": cls.counter_a1.outlet_id.id,
+                "outlet_id": cls.counter_a1_1.outlet_id.id,
                 "period_start": "2025-01-01",
                 "period_end": "2025-01-31",
                 "star_level": 4,
@@ -47,7 +47,7 @@ class TestEmployeePublicFields(EvaluationCommon):
         self.assertEqual(len(rows[0]), len(public_fields))
 
     def test_outside_the_service_groups_the_values_are_empty(self):
-        # Teller 1 logs in at counter A1 and serves one customer.
+        # Teller 1 logs in at counter A1-1 and serves one customer.
         self.ingest(self.rated_flow(10, 1, teller_number="E-1001"))
         for user in (self.plain_user, self.hr_officer):
             for model in ("hr.employee", "hr.employee.public"):
@@ -69,7 +69,7 @@ class TestEmployeePublicFields(EvaluationCommon):
     def test_service_users_still_see_them(self):
         self.ingest(self.rated_flow(10, 1, teller_number="E-1001"))
         self.env.invalidate_all()
-        teller = self.env["hr.employee.public"].with_user(self.manager).browse(self.teller_1.id)
+        teller = self.env["hr.employee.public"].with_user(self.manager_a).browse(self.teller_1.id)
         self.assertEqual(teller.service_star_level_ids.mapped("star_level"), [4])
         self.assertEqual(teller.service_session_count, 1)
-        self.assertEqual(teller.service_counter_id, self.counter_a1)
+        self.assertEqual(teller.service_counter_id, self.counter_a1_1)

@@ -27,7 +27,7 @@ class TestEventResults(EvaluationCommon):
             self.named(self.event("start", 5) | {"device": ""}, "malformed_event"),
             # Refused against its keypad or its company.
             self.named(self.event("start", 6) | {"device": "NO-SUCH-KEYPAD"}, "unknown_device"),
-            self.named(self.event("start", 7) | {"counter": "E-B1"}, "wrong_counter"),
+            self.named(self.event("start", 7) | {"counter": "E-A2-1"}, "wrong_counter"),
             self.named(self.event("start", 8, device=self.foreign_device), "forbidden_device"),
             # As Odoo reads an id: a number becomes text, surrounding spaces are dropped.
             (self.event("start", 9) | {"id": 42, "type": "explode"}, "42", "unknown_type"),

@@ -20,17 +20,17 @@ class TestSessionFacts(AccessMatrixCommon):
                 self.session_a.with_user(self.users[role]).write(vals)
         # A staff field mixed with a fact is refused as a whole.
         with self.assertRaises(AccessError):
-            self.session_a.with_user(self.supervisor_a).write(
+            self.session_a.with_user(self.supervisor_a1).write(
                 {"customer_phone": "138 0013 8001", "score": 100.0}
             )
         self.assertEqual(self.session_a.option_id, self.options[1])
 
     def test_callback_phone_and_note_by_the_outlets_staff(self):
-        session = self.session_a.with_user(self.supervisor_a)
+        session = self.session_a.with_user(self.supervisor_a1)
         session.action_set_callback(customer_phone="138 0013 8001", staff_note="Call after 5 pm")
         self.assertEqual(self.session_a.customer_phone, "+8613800138001")
         # The form saves through write: routed to the same checked method.
-        self.session_a.with_user(self.manager).write({"customer_phone": "010 6600 0000"})
+        self.session_a.with_user(self.manager_a).write({"customer_phone": "010 6600 0000"})
         self.assertEqual(self.session_a.customer_phone, "+861066000000")
         self.assertEqual(self.session_a.staff_note, "Call after 5 pm")
         for role in ("teller", "other_manager", "device"):
@@ -43,7 +43,7 @@ class TestSessionFacts(AccessMatrixCommon):
 
     def test_callback_changes_are_logged_with_their_author(self):
         self.session_a.with_context(tracking_disable=False).with_user(
-            self.supervisor_a
+            self.supervisor_a1
         ).action_set_callback(customer_phone="138 0013 8001")
         self.env.cr.precommit.run()  # tracking values are written at commit
         tracking = self.env["mail.tracking.value"].search(
@@ -51,7 +51,7 @@ class TestSessionFacts(AccessMatrixCommon):
              ("mail_message_id.model", "=", "service.evaluation.session")]
         )  # fmt: skip
         self.assertTrue(tracking)
-        self.assertEqual(tracking.mail_message_id.author_id, self.supervisor_a.partner_id)
+        self.assertEqual(tracking.mail_message_id.author_id, self.supervisor_a1.partner_id)
 
     def test_administrators_void_with_a_reason(self):
         for role in ("teller", "supervisor", "manager"):
@@ -86,8 +86,8 @@ class TestSessionFacts(AccessMatrixCommon):
         self.assertFalse(
             Report.with_user(self.service_admin).search([("id", "=", self.session_a.id)])
         )
-        # Counter A1 keeps its other (dissatisfied) customer of the fixture.
-        counter = self.counter_a1.with_user(self.service_admin)
+        # Counter A1-1 keeps its other (dissatisfied) customer of the fixture.
+        counter = self.counter_a1_1.with_user(self.service_admin)
         self.assertEqual(counter.session_count, 1)
         StarLevel = self.env["service.evaluation.star.level"]
         StarLevel._compute_levels(self.t0.date())

@@ -15,19 +15,19 @@ class TestIngest(EvaluationCommon):
         reply = self.ingest([self.event("login", 0, employee="E-1001")])
         self.assertEqual(reply["results"][0]["status"], "stored")
         self.assertEqual(
-            reply["devices"][self.device_a1.serial_number]["display"]["teller_name"], "Teller One"
+            reply["devices"][self.device_a1_1.serial_number]["display"]["teller_name"], "Teller One"
         )
         reply = self.ingest([self.event("start", 10)])
-        self.assertEqual(reply["devices"][self.device_a1.serial_number]["prompt"], "greeting")
+        self.assertEqual(reply["devices"][self.device_a1_1.serial_number]["prompt"], "greeting")
         session = self.sessions()
         self.assertEqual((session.state, session.employee_id), ("serving", self.teller_1))
         self.assertEqual(session.business_type_id, self.deposit)
         reply = self.ingest([self.event("end", 70)])
-        self.assertEqual(reply["devices"][self.device_a1.serial_number]["prompt"], "please_rate")
+        self.assertEqual(reply["devices"][self.device_a1_1.serial_number]["prompt"], "please_rate")
         self.assertEqual((session.state, session.duration), ("awaiting", 60))
         self.assertTrue(session.reached_prompt)
         reply = self.ingest([self.event("rate", 74, key=2)])
-        reply = reply["devices"][self.device_a1.serial_number]
+        reply = reply["devices"][self.device_a1_1.serial_number]
         self.assertEqual(reply["prompt"], "thank_you")
         self.assertEqual(reply["display"]["teller_name"], "Teller One")
         self.assertEqual(session.state, "rated")
@@ -35,34 +35,36 @@ class TestIngest(EvaluationCommon):
         self.assertTrue(session.is_satisfied)
         self.assertEqual(session.score, self.options[2].score)
         reply = self.ingest([self.event("logout", 78)])
-        display = reply["devices"][self.device_a1.serial_number]["display"]
+        display = reply["devices"][self.device_a1_1.serial_number]["display"]
         self.assertEqual((display["teller_name"], display["employee_number"]), ("", ""))
         reply = self.ingest([self.event("heartbeat", 79)])
         self.assertEqual(
-            reply["devices"][self.device_a1.serial_number]["display"]["teller_name"], ""
+            reply["devices"][self.device_a1_1.serial_number]["display"]["teller_name"], ""
         )
         shift = self.env["service.evaluation.shift"].search(
             [("employee_id", "=", self.teller_1.id)]
         )
-        self.assertEqual(shift.counter_id, self.counter_a1)
+        self.assertEqual(shift.counter_id, self.counter_a1_1)
         self.assertAlmostEqual(shift.duration_hours, 78 / 3600, places=4)
-        self.assertEqual(self.device_a1.last_seen.date(), datetime.now().date())
-        self.assertTrue(self.device_a1.is_online)
+        self.assertEqual(self.device_a1_1.last_seen.date(), datetime.now().date())
+        self.assertTrue(self.device_a1_1.is_online)
 
     def test_rating_window_and_expiry(self):
         self.ingest([self.event("start", 0), self.event("end", 60), self.event("rate", 75, key=1)])
         session = self.sessions()
         self.assertEqual(session.state, "unrated")
-        late = self.env["service.evaluation.event"].search([("outcome", "=", "late")])
+        late = self.env["service.evaluation.event"].search(
+            [("outcome", "=", "late"), ("device_id", "=", self.device_a1_1.id)]
+        )
         self.assertEqual(late.session_id, session)
         # A session awaiting a rating expires through the cron once the window passed.
         self.ingest(
-            [self.event("start", 100, self.device_a2), self.event("end", 160, self.device_a2)]
+            [self.event("start", 100, self.device_a1_2), self.event("end", 160, self.device_a1_2)]
         )
-        self.assertEqual(self.sessions(self.device_a2).state, "unrated")  # t0 is 2 h ago
-        self.sessions(self.device_a2).state = "awaiting"
+        self.assertEqual(self.sessions(self.device_a1_2).state, "unrated")  # t0 is 2 h ago
+        self.sessions(self.device_a1_2).state = "awaiting"
         self.env["service.evaluation.session"]._cron_expire_awaiting()
-        self.assertEqual(self.sessions(self.device_a2).state, "unrated")
+        self.assertEqual(self.sessions(self.device_a1_2).state, "unrated")
 
     def test_anti_repeat_and_unsolicited(self):
         self.ingest(
@@ -75,14 +77,14 @@ class TestIngest(EvaluationCommon):
         outcomes = (
             self.env["service.evaluation.event"]
             .search(
-                [("device_id", "=", self.device_a1.id), ("event_type", "=", "rate")],
+                [("device_id", "=", self.device_a1_1.id), ("event_type", "=", "rate")],
                 order="device_time",
             )
             .mapped("outcome")
         )
         self.assertEqual(outcomes, ["counted", "repeat", "unsolicited"])
         self.assertEqual(self.env["service.evaluation.session"].search_count(
-            [("device_id", "=", self.device_a1.id), ("is_rated", "=", True)]), 1)  # fmt: skip
+            [("device_id", "=", self.device_a1_1.id), ("is_rated", "=", True)]), 1)  # fmt: skip
 
     def test_idempotent_resend(self):
         batch = self.rated_flow(0, 1, teller_number="E-1001")
@@ -93,7 +95,7 @@ class TestIngest(EvaluationCommon):
         self.assertEqual(len(self.sessions()), 1)
         self.assertEqual(
             self.env["service.evaluation.event"].search_count(
-                [("device_id", "=", self.device_a1.id)]
+                [("device_id", "=", self.device_a1_1.id)]
             ),
             4,
         )
@@ -103,9 +105,10 @@ class TestIngest(EvaluationCommon):
         self.assertEqual([r["status"] for r in reply["results"]], ["stored", "duplicate"])
 
     def test_out_of_order_batches_rebuild_the_same_sessions(self):
-        """Device A2 delivers on time; B1 delivers the same day shuffled, in 4 late batches."""
+        """Keypad A1-2 delivers on time; A2-1 delivers the same day shuffled, in 4 late
+        batches."""
         rng = random.Random(7)
-        flows = {self.device_a2: [], self.device_b1: []}
+        flows = {self.device_a1_2: [], self.device_a2_1: []}
         for device, events in flows.items():
             events.append(self.event("login", 0, device, employee="E-1002"))
             for customer in range(12):
@@ -116,8 +119,8 @@ class TestIngest(EvaluationCommon):
                     if customer % 3:
                         events.append(self.event("rate", base + 53, device, key=1 + customer % 4))
                         events.append(self.event("rate", base + 55, device, key=1))
-        self.ingest(flows[self.device_a2])
-        shuffled = list(flows[self.device_b1])
+        self.ingest(flows[self.device_a1_2])
+        shuffled = list(flows[self.device_a2_1])
         rng.shuffle(shuffled)
         for start in range(0, len(shuffled), 9):
             self.ingest(shuffled[start : start + 9])
@@ -128,8 +131,8 @@ class TestIngest(EvaluationCommon):
                 for s in self.sessions(device)
             ]
 
-        self.assertEqual(len(summary(self.device_a2)), 12)
-        self.assertEqual(summary(self.device_a2), summary(self.device_b1))
+        self.assertEqual(len(summary(self.device_a1_2)), 12)
+        self.assertEqual(summary(self.device_a1_2), summary(self.device_a2_1))
 
     def test_each_event_in_its_own_batch(self):
         """One event per call, as a keypad on line sends them: every transition of the
@@ -159,7 +162,9 @@ class TestIngest(EvaluationCommon):
         )  # fmt: skip
         # Each event knows its session (derived from the device's last START)...
         rated = self.sessions()[3]
-        repeat = self.env["service.evaluation.event"].search([("outcome", "=", "repeat")])
+        repeat = self.env["service.evaluation.event"].search(
+            [("outcome", "=", "repeat"), ("device_id", "=", self.device_a1_1.id)]
+        )
         self.assertEqual(repeat.session_id, rated)
         # ...and a session lists its own events, up to the next START.
         action = rated.action_view_events()
@@ -168,18 +173,18 @@ class TestIngest(EvaluationCommon):
             sorted(events.mapped("outcome")), ["closed", "counted", "opened", "repeat"]
         )
         # The same events delivered in one batch give the same sessions.
-        self.ingest([self.event(t, s, self.device_a2, **extra) for t, s, extra in steps])
-        self.assertEqual([s.state for s in self.sessions(self.device_a2)], states)
+        self.ingest([self.event(t, s, self.device_a1_2, **extra) for t, s, extra in steps])
+        self.assertEqual([s.state for s in self.sessions(self.device_a1_2)], states)
 
     def test_rebinding_a_keypad_moves_it_to_the_other_key(self):
         """Which keypads a key may post for is cached: rebinding one must clear it."""
         self.assertEqual(self.ingest([self.event("start", 0)])["results"][0]["status"], "stored")
-        self.device_a1.device_user_id = self.other_device_user
+        self.device_a1_1.device_user_id = self.other_device_user
         reply = self.ingest([self.event("end", 10)])
         self.assertEqual(reply["results"][0]["code"], "forbidden_device")
         reply = self.ingest([self.event("end", 10)], user=self.other_device_user)
         self.assertEqual(reply["results"][0]["status"], "stored")
-        self.device_a1.active = False
+        self.device_a1_1.active = False
         reply = self.ingest([self.event("start", 20)], user=self.other_device_user)
         self.assertEqual(reply["results"][0]["code"], "unknown_device")
 
@@ -187,22 +192,22 @@ class TestIngest(EvaluationCommon):
         """What the ingest validates against is cached per device user: changing a
         counter's code or business types, or moving a keypad, must clear it."""
         self.assertEqual(self.ingest([self.event("start", 0)])["results"][0]["status"], "stored")
-        self.counter_a1.code = "E-A1-NEW"
-        reply = self.ingest([self.event("end", 5) | {"counter": "E-A1"}])
+        self.counter_a1_1.code = "E-A1-1-NEW"
+        reply = self.ingest([self.event("end", 5) | {"counter": "E-A1-1"}])
         self.assertEqual(reply["results"][0]["code"], "wrong_counter")
         loans = self.env["service.evaluation.business.type"].create(
             {"name": "Loans", "code": "E-LOAN"}
         )
         reply = self.ingest([self.event("start", 10) | {"business": "E-LOAN"}])
         self.assertEqual(reply["results"][0]["code"], "unknown_business")
-        self.counter_a1.business_type_ids = [(4, loans.id)]
+        self.counter_a1_1.business_type_ids = [(4, loans.id)]
         reply = self.ingest([self.event("start", 10) | {"business": "E-LOAN"}])
         self.assertEqual(reply["results"][0]["status"], "stored")
         self.assertEqual(self.sessions()[-1].business_type_id, loans)
-        self.device_a1.counter_id = self.counter_a2
-        reply = self.ingest([self.event("start", 20) | {"counter": "E-A2"}])
+        self.device_a1_1.counter_id = self.counter_a1_2
+        reply = self.ingest([self.event("start", 20) | {"counter": "E-A1-2"}])
         self.assertEqual(reply["results"][0]["status"], "stored")
-        self.assertEqual(self.sessions()[-1].counter_id, self.counter_a2)
+        self.assertEqual(self.sessions()[-1].counter_id, self.counter_a1_2)
 
     def test_display_follows_shifts_and_star_levels(self):
         """The teller each reply shows is cached per counter: a shift opened or ended in
@@ -210,11 +215,11 @@ class TestIngest(EvaluationCommon):
 
         def display():
             reply = self.ingest([self.event("heartbeat", 0)])
-            return reply["devices"][self.device_a1.serial_number]["display"]
+            return reply["devices"][self.device_a1_1.serial_number]["display"]
 
         self.assertEqual(display()["teller_name"], "")
         shift = self.env["service.evaluation.shift"].create(
-            {"employee_id": self.teller_2.id, "counter_id": self.counter_a1.id}
+            {"employee_id": self.teller_2.id, "counter_id": self.counter_a1_1.id}
         )
         self.assertEqual(
             (display()["teller_name"], display()["employee_number"]), ("Teller Two", "E-1002")
@@ -231,6 +236,7 @@ class TestIngest(EvaluationCommon):
         with the next one."""
         event_batch._counter_notify_state.pop(self.env.cr.dbname, None)
         Bus = self.env["bus.bus"].sudo()
+        self.env.cr.precommit.run()  # what the fixtures queued (new users join #general)
         last_id = Bus.search([], order="id desc", limit=1).id or 0
 
         def messages():
@@ -239,13 +245,13 @@ class TestIngest(EvaluationCommon):
             return [json.loads(message.message)["payload"] for message in found]
 
         self.ingest([self.event("start", 0)])
-        self.ingest([self.event("start", 5, self.device_a2)])
-        self.assertEqual(messages(), [{"counter_ids": [self.counter_a1.id]}])
+        self.ingest([self.event("start", 5, self.device_a1_2)])
+        self.assertEqual(messages(), [{"counter_ids": [self.counter_a1_1.id]}])
         event_batch._counter_notify_state[self.env.cr.dbname][0] -= 2  # a second later
-        self.ingest([self.event("start", 10, self.device_b1)])
+        self.ingest([self.event("start", 10, self.device_a2_1)])
         self.assertEqual(
             messages()[1:],
-            [{"counter_ids": sorted([self.counter_a2.id, self.counter_b1.id])}],
+            [{"counter_ids": sorted([self.counter_a1_2.id, self.counter_a2_1.id])}],
         )
 
     def test_a_warm_batch_costs_two_statements(self):
@@ -256,7 +262,7 @@ class TestIngest(EvaluationCommon):
         event_batch._counter_notify_state[self.env.cr.dbname] = [time.monotonic(), set()]
         self.ingest([self.event("start", 0), self.event("end", 5), self.event("rate", 7, key=1)])
         batch = []
-        for device in (self.device_a1, self.device_a2):
+        for device in (self.device_a1_1, self.device_a1_2):
             for customer in range(3):
                 start = 20 + 20 * customer
                 batch += [
@@ -271,13 +277,13 @@ class TestIngest(EvaluationCommon):
         with self.assertQueryCount(2):
             reply = self.ingest(batch)
         self.assertEqual({result["status"] for result in reply["results"]}, {"stored"})
-        self.assertEqual(self.sessions(self.device_a2).mapped("state"), ["rated"] * 3)
+        self.assertEqual(self.sessions(self.device_a1_2).mapped("state"), ["rated"] * 3)
 
     def test_per_event_errors_keep_the_good_events(self):
         good_start = self.event("start", 0)
         batch = [
-            self.event("start", 1, device=self.device_a1) | {"device": "NO-SUCH-KEYPAD"},
-            self.event("start", 2) | {"counter": "E-B1"},
+            self.event("start", 1, device=self.device_a1_1) | {"device": "NO-SUCH-KEYPAD"},
+            self.event("start", 2) | {"counter": "E-A2-1"},
             self.event("rate", 3, key=9),
             self.event("start", 4) | {"time": "yesterday"},
             self.event("start", 5) | {"time": "2026-11-02T09:00:00"},

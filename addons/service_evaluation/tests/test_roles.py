@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from lxml import etree
 from odoo import fields
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 from odoo.tools.safe_eval import safe_eval
 
 from .common import EvaluationCommon
@@ -16,28 +16,27 @@ CLICK_EVERYWHERE = (
 
 
 class RolesCommon(EvaluationCommon):
-    """EvaluationCommon (with its second branch: manager, outlet C, counter C1) plus
-    teller 3 at C1 and an internal user outside the Service groups.
+    """EvaluationCommon (with the other branch: manager B, outlet B1, counter B1-1)
+    plus teller 3 at B1-1.
 
-    On duty now: teller 1 at A1, teller 3 at C1; teller 2 had a shift yesterday.
-    One session each for teller 1 (A1) and teller 3 (C1).
+    On duty now: teller 1 at A1-1, teller 3 at B1-1; teller 2 had a shift yesterday.
+    One session each for teller 1 (A1-1) and teller 3 (B1-1).
     """
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.internal_user = new_test_user(cls.env, "eval.internal", groups="base.group_user")
         cls.teller_3 = cls.env["hr.employee"].create(
             {"name": "Teller Three", "service_employee_number": "E-1003"}
         )
         now = fields.Datetime.now()
         cls.env["service.evaluation.shift"].create(
             [
-                {"employee_id": cls.teller_1.id, "counter_id": cls.counter_a1.id,
+                {"employee_id": cls.teller_1.id, "counter_id": cls.counter_a1_1.id,
                  "date_start": now - timedelta(hours=1)},
-                {"employee_id": cls.teller_3.id, "counter_id": cls.counter_c1.id,
+                {"employee_id": cls.teller_3.id, "counter_id": cls.counter_b1_1.id,
                  "date_start": now - timedelta(hours=1)},
-                {"employee_id": cls.teller_2.id, "counter_id": cls.counter_a2.id,
+                {"employee_id": cls.teller_2.id, "counter_id": cls.counter_a1_2.id,
                  "date_start": now - timedelta(days=1, hours=8),
                  "date_end": now - timedelta(days=1)},
             ]
@@ -47,15 +46,15 @@ class RolesCommon(EvaluationCommon):
                 {"counter_id": counter.id, "outlet_id": counter.outlet_id.id,
                  "employee_id": teller.id, "company_id": cls.company.id,
                  "date_start": now - timedelta(minutes=30), "state": "serving", "source": "web"}
-                for counter, teller in ((cls.counter_a1, cls.teller_1),
-                                        (cls.counter_c1, cls.teller_3))
+                for counter, teller in ((cls.counter_a1_1, cls.teller_1),
+                                        (cls.counter_b1_1, cls.teller_3))
             ]
         )  # fmt: skip
         cls.roles = {
             "teller": cls.teller_user_1,
-            "supervisor": cls.supervisor_a,
-            "branch manager": cls.manager,
-            "other branch manager": cls.other_manager,
+            "supervisor": cls.supervisor_a1,
+            "branch manager": cls.manager_a,
+            "other branch manager": cls.manager_b,
             "service administrator": cls.service_admin,
         }
 
@@ -64,19 +63,19 @@ class TestRoles(RolesCommon):
     def test_supervisor_organisation_chart(self):
         """A supervisor of one outlet opens Service → Organisation (a hierarchy view):
         the web client asks for the roots, then for everything it may read."""
-        Unit = self.env["service.org.unit"].with_user(self.supervisor_a)
+        Unit = self.env["service.org.unit"].with_user(self.supervisor_a1)
         spec = {"name": {}, "child_ids": {}}
         self.assertEqual(Unit.hierarchy_read([("parent_id", "=", False)], spec, "parent_id"), [])
         chart = Unit.hierarchy_read([], dict(spec), "parent_id", "child_ids")
-        self.assertEqual([unit["id"] for unit in chart], self.outlet_a.ids)
-        self.assertEqual(chart[0]["parent_id"]["id"], self.branch.id, "its parent is named")
+        self.assertEqual([unit["id"] for unit in chart], self.outlet_a1.ids)
+        self.assertEqual(chart[0]["parent_id"]["id"], self.branch_a.id, "its parent is named")
         # A manager's chart is their branch and its outlets, as before.
         chart = (
             self.env["service.org.unit"]
-            .with_user(self.other_manager)
+            .with_user(self.manager_b)
             .hierarchy_read([], dict(spec), "parent_id", "child_ids")
         )
-        self.assertEqual({unit["id"] for unit in chart}, {self.branch_2.id, self.outlet_c.id})
+        self.assertEqual({unit["id"] for unit in chart}, set(self.subtree_b.ids))
 
     def test_internal_user_reads_employees(self):
         """Odoo's hr test_employee_fields_groups, with our fields: a user outside HR and the
@@ -97,7 +96,7 @@ class TestRoles(RolesCommon):
         duty follow their scope."""
         self.env["service.evaluation.star.level"].create(
             {"employee_id": self.teller_1.id, "company_id": self.company.id,
-             "outlet_id": self.outlet_a.id, "period_start": "2025-01-01",
+             "outlet_id": self.outlet_a1.id, "period_start": "2025-01-01",
              "period_end": "2025-01-31", "star_level": 4}
         )  # fmt: skip
         self.teller_1.sudo().service_star_level = 4
@@ -105,10 +104,10 @@ class TestRoles(RolesCommon):
         no_counter = self.env["service.evaluation.counter"]
         expected = {
             # user: (star level history seen, sessions of teller 1 seen, on duty at)
-            self.supervisor_a: ([4], 1, self.counter_a1),
-            self.manager: ([4], 1, self.counter_a1),
-            self.service_admin: ([4], 1, self.counter_a1),
-            self.other_manager: ([], 0, no_counter),
+            self.supervisor_a1: ([4], 1, self.counter_a1_1),
+            self.manager_a: ([4], 1, self.counter_a1_1),
+            self.service_admin: ([4], 1, self.counter_a1_1),
+            self.manager_b: ([], 0, no_counter),
         }
         fnames = ["service_employee_number", "service_star_level", "service_star_level_ids",
                   "service_session_count", "service_counter_id", "service_on_duty"]  # fmt: skip
@@ -132,12 +131,12 @@ class TestRoles(RolesCommon):
         self.assertEqual(on_duty, self.teller_1 | self.teller_3)
         off_duty = Employee.search([("service_on_duty", "=", False), ("id", "in", tellers.ids)])
         self.assertEqual(off_duty, self.teller_2)
-        in_branch = Employee.search([("service_outlet_id", "child_of", self.branch.id)])
+        in_branch = Employee.search([("service_outlet_id", "child_of", self.branch_a.id)])
         self.assertEqual(in_branch, self.teller_1)
-        by_name = Employee.search([("service_outlet_id", "ilike", "Outlet C")])
+        by_name = Employee.search([("service_outlet_id", "ilike", "Outlet B1")])
         self.assertEqual(by_name, self.teller_3)
         # The other branch's manager does not see branch A's shifts.
-        Employee = self.env["hr.employee"].with_user(self.other_manager)
+        Employee = self.env["hr.employee"].with_user(self.manager_b)
         self.assertEqual(
             Employee.search([("service_on_duty", "=", True), ("id", "in", tellers.ids)]),
             self.teller_3,
@@ -171,9 +170,9 @@ class TestRoles(RolesCommon):
 
     def test_managers_may_export(self):
         export = "base.group_allow_export"
-        self.assertTrue(self.manager.has_group(export))
+        self.assertTrue(self.manager_a.has_group(export))
         self.assertTrue(self.service_admin.has_group(export))
-        self.assertFalse(self.supervisor_a.has_group(export))
+        self.assertFalse(self.supervisor_a1.has_group(export))
 
 
 @tagged("post_install", "-at_install")

@@ -12,19 +12,19 @@ class TestSessionSecurity(EvaluationCommon):
         base = {"company_id": cls.env.company.id, "state": "rated", "is_rated": True,
                 "date_start": cls.t0}  # fmt: skip
         cls.own_good = Session.create(
-            base | {"counter_id": cls.counter_a1.id, "outlet_id": cls.outlet_a.id,
+            base | {"counter_id": cls.counter_a1_1.id, "outlet_id": cls.outlet_a1.id,
                     "employee_id": cls.teller_1.id, "is_satisfied": True}
         )  # fmt: skip
         cls.own_negative = Session.create(
-            base | {"counter_id": cls.counter_a1.id, "outlet_id": cls.outlet_a.id,
+            base | {"counter_id": cls.counter_a1_1.id, "outlet_id": cls.outlet_a1.id,
                     "employee_id": cls.teller_1.id, "is_negative": True}
         )  # fmt: skip
         cls.colleague = Session.create(
-            base | {"counter_id": cls.counter_a2.id, "outlet_id": cls.outlet_a.id,
+            base | {"counter_id": cls.counter_a1_2.id, "outlet_id": cls.outlet_a1.id,
                     "employee_id": cls.teller_2.id, "is_satisfied": True}
         )  # fmt: skip
         cls.other_outlet = Session.create(
-            base | {"counter_id": cls.counter_b1.id, "outlet_id": cls.outlet_b.id,
+            base | {"counter_id": cls.counter_a2_1.id, "outlet_id": cls.outlet_a2.id,
                     "is_negative": True}
         )  # fmt: skip
         cls.all_sessions = cls.own_good | cls.own_negative | cls.colleague | cls.other_outlet
@@ -42,10 +42,10 @@ class TestSessionSecurity(EvaluationCommon):
             self.teller_user_1: self.own_good,
             self.teller_user_2: self.colleague,
             # A supervisor: everything of their outlet, negatives included.
-            self.supervisor_a: self.own_good | self.own_negative | self.colleague,
-            self.supervisor_b: self.other_outlet,
+            self.supervisor_a1: self.own_good | self.own_negative | self.colleague,
+            self.supervisor_a2: self.other_outlet,
             # The branch manager: the whole subtree.
-            self.manager: self.all_sessions,
+            self.manager_a: self.all_sessions,
             self.admin: self.all_sessions,
         }
         for user, expected in expectations.items():
@@ -65,4 +65,4 @@ class TestSessionSecurity(EvaluationCommon):
         Device = self.env["service.evaluation.device"]
         self.assertEqual(Device.with_user(self.other_device_user).search([]), self.foreign_device)
         with self.assertRaises(AccessError):
-            self.device_a1.with_user(self.device_user).write({"counter_id": self.counter_b1.id})
+            self.device_a1_1.with_user(self.device_user).write({"counter_id": self.counter_a2_1.id})

@@ -20,8 +20,8 @@ class TestStarLevels(EvaluationCommon):
     def _sessions(self, employee, satisfied, dissatisfied, day):
         Session = self.env["service.evaluation.session"]
         vals = {
-            "counter_id": self.counter_a1.id,
-            "outlet_id": self.outlet_a.id,
+            "counter_id": self.counter_a1_1.id,
+            "outlet_id": self.outlet_a1.id,
             "company_id": self.company.id,
             "employee_id": employee.id,
             "state": "rated",
