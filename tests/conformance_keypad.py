@@ -798,3 +798,92 @@ class ReferenceKeypad(KeypadAdapter):
             # bytes and is retransmitted after the HELLO's ACK.
             self.queue.appendleft(hello)
             self._transmit_head(time.monotonic())
+
+
+# --------------------------------------------------------------------------- a real device
+
+
+class JigKeypad(KeypadAdapter):
+    """A vendor's keypad on a serial port, its keys and power driven by a jig command.
+
+    The command (``SQS_CONFORMANCE_JIG``) is run with the action as arguments:
+    ``power on`` (power the keypad up, or reboot it if it is on: it must send a HELLO
+    with a new boot_id), ``power off``, ``login <number>``, ``logout``, ``start``, ``end``,
+    ``rate <key>``, each time with ``SQS_CONFORMANCE_SERIAL`` naming the keypad. It
+    returns once the key is pressed (a relay, a solenoid, a debug console command).
+    """
+
+    def __init__(self, serial: str, url: str, command: str, capabilities, baudrate: int):
+        self.serial = serial
+        self.url = url
+        self.command = command
+        self.capabilities = frozenset(capabilities)
+        self.baudrate = baudrate
+        self._port: SerialPort | None = None
+
+    def _run(self, *args: str) -> None:
+        import shlex
+        import subprocess
+
+        env = {**os.environ, "SQS_CONFORMANCE_SERIAL": self.serial}
+        subprocess.run([*shlex.split(self.command), *args], env=env, check=True, timeout=60)
+
+    def port(self) -> SerialPort:
+        if self._port is None:
+            self._port = SerialPort(self.url, self.baudrate)
+        return self._port
+
+    def power_on(self) -> None:
+        self._run("power", "on")
+
+    def power_cut(self) -> None:
+        self._run("power", "off")
+
+    def login(self, employee_no: str) -> None:
+        self._run("login", employee_no)
+
+    def logout(self) -> None:
+        self._run("logout")
+
+    def start(self) -> None:
+        self._run("start")
+
+    def end(self) -> None:
+        self._run("end")
+
+    def rate(self, key: int, time_ms: int | None = None) -> None:
+        self._run("rate", str(key))
+
+    def close(self) -> None:
+        if self._port is not None:
+            self._port.close()
+            self._port = None
+
+
+class JigFactory:
+    """``SQS_CONFORMANCE_KEYPAD=conformance_keypad:JigFactory``: real keypads from the
+    environment. ``SQS_CONFORMANCE_SERIALS`` (comma-separated serial numbers),
+    ``SQS_CONFORMANCE_PORTS`` (their serial ports or pyserial URLs, same order),
+    ``SQS_CONFORMANCE_JIG`` (the command, see JigKeypad), ``SQS_CONFORMANCE_CAPABILITIES``
+    (e.g. ``power,clock_lost``), ``SQS_CONFORMANCE_BAUDRATE`` (default 9600)."""
+
+    def __init__(self) -> None:
+        self._serials = [s for s in os.environ["SQS_CONFORMANCE_SERIALS"].split(",") if s]
+        self._ports = dict(
+            zip(self._serials, os.environ["SQS_CONFORMANCE_PORTS"].split(","), strict=True)
+        )
+        self._command = os.environ["SQS_CONFORMANCE_JIG"]
+        self._capabilities = [
+            c.strip() for c in os.environ.get("SQS_CONFORMANCE_CAPABILITIES", "").split(",")
+        ]
+        self._baudrate = int(os.environ.get("SQS_CONFORMANCE_BAUDRATE", "9600"))
+
+    def serials(self) -> list[str]:
+        return self._serials
+
+    def make(self, serial: str, **options) -> JigKeypad:
+        # options (fifo_identify) select flavours of the reference keypad; a device is
+        # what it is.
+        return JigKeypad(
+            serial, self._ports[serial], self._command, self._capabilities, self._baudrate
+        )
