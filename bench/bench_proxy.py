@@ -61,21 +61,15 @@ PROFILES = {  # full, quick
 # ---------------------------------------------------------------- child processes
 def keypad_driver() -> int:
     """VirtualKeypads on pseudo-terminals, driven by JSON lines on stdin. Each press is
-    logged when it was made (t_press), when its frame was first written to the pty
-    (t_write) and when the keypad read its ACK (t_ack)."""
+    logged when it was made (t_press, the keypad's own `pressed_at`), when its frame was
+    first written to the pty (t_write) and when the keypad read its ACK (t_ack)."""
     from hardware_proxy.protocol import Ack, Hello
     from keypad_simulator import VirtualKeypad, rating_weights
 
     class TimedKeypad(VirtualKeypad):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            self.pressed: dict[int, float] = {}
             self.entries: list[dict] = []
-
-        def _press(self, message):
-            with self._lock:
-                self.pressed[id(message)] = time.monotonic()
-                return super()._press(message)
 
         def _transmit(self, now):
             head = self._queue[0] if self._queue else None
@@ -86,9 +80,8 @@ def keypad_driver() -> int:
             t = time.monotonic()
             entry = getattr(head, "bench_entry", None)
             if entry is None:
-                entry = head.bench_entry = {"seq": head.seq, "time_ms": head.message.time_ms,
-                                            "t_press": self.pressed.pop(id(head.message), None),
-                                            "t_write": t, "tx": 0}  # fmt: skip
+                entry = head.bench_entry = {"time_ms": head.message.time_ms, "tx": 0,
+                                            "t_press": head.pressed_at, "t_write": t}  # fmt: skip
                 self.entries.append(entry)
             entry["tx"] += 1
 
@@ -143,9 +136,8 @@ def keypad_driver() -> int:
                     pad.press_rate(rng.choices(range(1, 5), weights)[0])
             seconds = time.monotonic() - started
             idle = wait_all_idle(pads, 60)
-            records = [[f"{p.serial}:{p.boot_id:08x}:{e['seq']}:{e['time_ms']}", e["t_press"],
-                        e["t_write"], e.get("t_ack"), e.get("acked")]
-                       for p in pads for e in p.entries]  # fmt: skip
+            records = [[p.serial, e["time_ms"], e["t_press"], e["t_write"], e.get("t_ack"),
+                        e.get("acked")] for p in pads for e in p.entries]  # fmt: skip
             reply({"idle": idle, "records": records, "seconds": seconds, "late": late,
                    "retransmissions": sum(p.stats["retransmissions"] for p in pads)})  # fmt: skip
     finally:
@@ -252,7 +244,9 @@ def load(pads: Child, presses: int, seed: int) -> dict:
 
 # ---------------------------------------------------------------- the instrumented proxy
 class Probe:
-    """Timestamps per event id (CLOCK_MONOTONIC), written by the instrumented proxy."""
+    """Timestamps (CLOCK_MONOTONIC) taken by the instrumented proxy, per event id, or per
+    (keypad, event time) before the event exists; `uids` maps the one to the other, so the
+    benchmark does not depend on the proxy's id format."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -260,7 +254,8 @@ class Probe:
 
     def reset(self) -> None:
         with self.lock:
-            self.received: dict[str, float] = {}  # frame decoded, handed to the service
+            self.received: dict[tuple, float] = {}  # frame decoded, handed to the service
+            self.uids: dict[tuple, str] = {}  # (keypad, event time) -> event id
             self.added: dict[str, float] = {}  # Outbox.add() returned (durable)
             self.left: dict[str, float] = {}  # the HTTP request was written to the socket
             self.replied: dict[str, tuple[float, str]] = {}  # post_events() returned
@@ -324,6 +319,7 @@ def proxy_classes(probe: Probe):
             with probe.lock:
                 for event in events:
                     probe.added.setdefault(event["id"], t1)
+                    probe.uids.setdefault((event["device"], event["time"]), event["id"])
             return added
 
         def peek(self, limit):
@@ -353,10 +349,9 @@ def proxy_classes(probe: Probe):
                 with probe.lock:
                     for frame in frames:
                         if isinstance(frame.message, service_module.EVENT_MESSAGES):
-                            uid = service_module.event_uid(device.serial, device.boot_id,
-                                                           frame.seq,
-                                                           frame.message.time_ms)  # fmt: skip
-                            probe.received.setdefault(uid, t)
+                            time_ms = frame.message.time_ms
+                            key = (device.serial, service_module.iso_time(time_ms))
+                            probe.received.setdefault(key, t)
             super()._on_frames(link, frames)
 
     return TimedService, TimedOutbox, TimedClient
@@ -397,22 +392,26 @@ SERIES = ("proxy", "recv_added", "added_left", "write_recv", "write_left", "writ
 
 def collect_latencies(result: dict, probe: Probe) -> dict:
     """Join the keypads' records with the proxy's timestamps, per press."""
+    from hardware_proxy.service import iso_time
+
     with probe.lock:
         received, added, left = dict(probe.received), dict(probe.added), dict(probe.left)
-        replied, calls = dict(probe.replied), list(probe.calls)
+        replied, calls, uids = dict(probe.replied), list(probe.calls), dict(probe.uids)
     series = {name: [] for name in SERIES}
     missing = not_stored = 0
-    for uid, t_press, t_write, t_ack, _acked in result["records"]:
+    for serial, time_ms, t_press, t_write, t_ack, _acked in result["records"]:
         if t_ack is not None:
             series["write_ack"].append(t_ack - t_write)
-        if uid not in received or uid not in left:
+        key = (serial, iso_time(time_ms))
+        uid = uids.get(key)
+        if key not in received or uid not in left:
             missing += 1
             continue
-        series["proxy"].append(left[uid] - received[uid])
-        series["write_recv"].append(received[uid] - t_write)
+        series["proxy"].append(left[uid] - received[key])
+        series["write_recv"].append(received[key] - t_write)
         series["write_left"].append(left[uid] - t_write)
         if uid in added:
-            series["recv_added"].append(added[uid] - received[uid])
+            series["recv_added"].append(added[uid] - received[key])
             series["added_left"].append(left[uid] - added[uid])
         t_reply, status = replied.get(uid, (None, None))
         if status != "stored":
@@ -427,7 +426,7 @@ def collect_latencies(result: dict, probe: Probe) -> dict:
         "presses": len(records),
         "missing": missing,
         "not_stored": not_stored,
-        "unacked": sum(1 for r in records if not r[4]),
+        "unacked": sum(1 for r in records if not r[5]),
         "retransmissions": result["retransmissions"],
         "late_presses": result["late"],
         "rate": len(records) / result["seconds"] if result["seconds"] else float("nan"),
@@ -492,9 +491,10 @@ def scenario_live(cfg, workdir, name, serials, employee, url, key, baseline, ser
 def drain_events(serials: list[str], per_keypad: int, employee: str, end_ms: int) -> list[dict]:
     """One hour of presses of every keypad, as the proxy would have queued them: a login,
     then (per_keypad - 1) // 3 customers (start, end 60 % of the cycle later, at most
-    5 min, rate 2.5 s after the end), spread evenly over the hour; ids and times in the
-    proxy's format, sorted by device time across the keypads."""
-    from hardware_proxy.service import event_uid, iso_time
+    5 min, rate 2.5 s after the end), spread evenly over the hour; the events made by the
+    proxy's own `to_event`, sorted by device time across the keypads."""
+    from hardware_proxy import protocol as p
+    from hardware_proxy.service import DeviceState, to_event
 
     rng = random.Random(per_keypad)
     hour_ms, customers = 3600_000, (per_keypad - 1) // 3
@@ -502,15 +502,15 @@ def drain_events(serials: list[str], per_keypad: int, employee: str, end_ms: int
     service_ms = min(int(cycle * 0.6), 300_000)
     events = []
     for index, serial in enumerate(serials):
-        boot_id, t0 = rng.getrandbits(32), end_ms - hour_ms + index * 37  # not all in step
-        times = [("login", t0, {"employee": employee})]
+        device = DeviceState(serial=serial, link=None, boot_id=rng.getrandbits(32))
+        t0 = end_ms - hour_ms + index * 37  # the keypads are not all in step
+        messages = [p.Login(t0, employee)]
         for c in range(customers):
             start = t0 + 5_000 + c * cycle
-            times += [("start", start, {}), ("end", start + service_ms, {}),
-                      ("rate", start + service_ms + 2_500, {"key": 1 + (c % 7 == 0)})]  # fmt: skip
-        events += [{"id": event_uid(serial, boot_id, seq, time_ms), "device": serial,
-                    "time": iso_time(time_ms), "type": kind, **extra}
-                   for seq, (kind, time_ms, extra) in enumerate(times, 1)]  # fmt: skip
+            messages += [p.ServiceStart(start), p.ServiceEnd(start + service_ms),
+                         p.Rate(start + service_ms + 2_500, 1 + (c % 7 == 0))]  # fmt: skip
+        events += [to_event(device, p.Frame(seq, message), message.time_ms)
+                   for seq, message in enumerate(messages, 1)]  # fmt: skip
     return sorted(events, key=lambda e: (e["time"], e["device"]))
 
 
@@ -669,7 +669,7 @@ def scenario_memory(cfg, server, workdir, code_dir, serials, employee, keys) -> 
         time.sleep(0.5)
         last = read_status(process.pid)
         records = presses["records"]
-        result = {"presses": len(records), "unacked": sum(1 for r in records if not r[4]),
+        result = {"presses": len(records), "unacked": sum(1 for r in records if not r[5]),
                   "rate": len(records) / presses["seconds"],
                   "dead_letters": final["dead_letters"]["count"],
                   "hwm_mb": last.get("VmHWM", float("nan")) / 1024,
@@ -704,8 +704,10 @@ def run(args) -> tuple[str, bool]:
     cfg = {k: v[args.quick] for k, v in PROFILES.items()}
     started, started_at = time.monotonic(), datetime.now().astimezone()
     machine = h.machine_info()
-    snap, code = h.snapshot("hardware_proxy", "keypad_simulator")
+    extra = ("hardware_proxy", "keypad_simulator")
+    snap, code = h.snapshot(*extra)
     code["proxy_sha256"] = h.digest(snap / "hardware_proxy")
+    code["proxy_dirty"] = len(h.git("status", "--porcelain", "--", *extra).splitlines())
     os.environ["SQS_BENCH_PROXY_CODE"] = str(snap)
     sys.path.insert(0, str(snap))
     workdir = Path(tempfile.mkdtemp(prefix="sqs_bench_proxy_"))
@@ -725,9 +727,9 @@ def run(args) -> tuple[str, bool]:
     lines = h.header("Hardware proxy benchmark", command, machine, started_at)
     lines += [
         f"- Code measured: snapshots taken at the start of `hardware_proxy/` (sha256 "
-        f"`{code['proxy_sha256']}`) and `keypad_simulator/`, and of `addons/` (HEAD "
-        f"`{code['commit']}`, {code['dirty']} uncommitted paths under addons/, "
-        f"service_evaluation `{code['service_evaluation_sha256']}`)",
+        f"`{code['proxy_sha256']}`) and `keypad_simulator/` ({code['proxy_dirty']} uncommitted "
+        f"paths), and of `addons/` (HEAD `{code['commit']}`, {code['dirty']} uncommitted paths "
+        f"under addons/, service_evaluation `{code['service_evaluation_sha256']}`)",
         f"- Database `{h.DB}` {how} ({db_seconds:.0f} s); it held {counts[0]:,} sessions and "
         f"{counts[1]:,} events at the start. Each run adds its own "
         f"{N_KEYPADS * (1 + cfg['reps'])} counters and keypads, a teller and API keys.",

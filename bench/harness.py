@@ -252,7 +252,7 @@ def prepare_database(modules=BASE_MODULES, recreate: bool = True) -> str:
         installed = {}
     reuse = not recreate and all(installed.get(m) == "installed" for m in modules)
     if reuse:
-        ours = [p.parent.name for g in ("addons", "bench/addons") for p in ROOT.glob(f"{g}/*/")]
+        ours = [p.name for g in ("addons", "bench/addons") for p in ROOT.glob(f"{g}/*/")]
         flag, names = "-u", [m for m in sorted(ours) if installed.get(m) == "installed"]
     else:
         if run_cmd(["dropdb", "--if-exists", "--force", DB]).returncode:
