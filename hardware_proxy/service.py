@@ -82,6 +82,7 @@ class DeviceState:
     last_heartbeat_forwarded: float = 0.0
     display: p.Display | None = None
     led: p.Led | None = None
+    notice: bool = False  # the display shows "unknown number" or "please log in"
     events_stored: int = 0
     retransmissions: int = 0
     no_teller: bool = False
@@ -423,7 +424,7 @@ class ProxyService:
         self._forward_heartbeat(device, frame, force=True)
         link.send(p.Ack(frame.seq))
         self._check_clock(device, hello.time_ms, now, after_hello=True)
-        self._show(device, device.display or EMPTY_DISPLAY, force=True)
+        self._show(device, device.display or EMPTY_DISPLAY, device.led, True, device.notice)
         if added:
             self.sender.wake()
 
@@ -447,7 +448,8 @@ class ProxyService:
                 previous = device
                 device = DeviceState(hello.serial, link, hello.boot_id)
                 if previous:
-                    device.display = previous.display
+                    device.display, device.led = previous.display, previous.led
+                    device.notice = previous.notice
                     device.no_teller = previous.no_teller
                     device.pending_logins = previous.pending_logins
                     device.events_stored = previous.events_stored
@@ -509,7 +511,8 @@ class ProxyService:
             # Stored all the same (Odoo records a session without a teller): tell the teller.
             _logger.info("start without a teller device=%s: please log in", device.serial)
             device.link.send(NOTICE_BEEP)
-            self._show(device, p.Display(NOTICE_NOT_LOGGED_IN, "", 0), LED_NO_TELLER, force=True)
+            notice = p.Display(NOTICE_NOT_LOGGED_IN, "", 0)
+            self._show(device, notice, LED_NO_TELLER, force=True, notice=True)
 
     def _show(
         self,
@@ -517,11 +520,16 @@ class ProxyService:
         display: p.Display,
         led: p.Led | None = None,
         force: bool = False,
+        notice: bool = False,
     ) -> None:
-        """DISPLAY, and the LED that goes with it: green while a teller is logged in."""
+        """DISPLAY, and the LED that goes with it: green while a teller is logged in.
+
+        A notice (unknown number, please log in) stays until a teller is shown.
+        """
         if led is None:
             led = LED_TELLER if (display.employee_no or display.teller_name) else LED_NO_TELLER
         with self._lock:
+            device.notice = notice
             if not force and display == device.display and led == device.led:
                 return
             device.display, device.led = display, led
@@ -559,6 +567,8 @@ class ProxyService:
                     device.no_teller = False
                 elif not device.pending_logins:
                     device.no_teller = True  # Odoo knows no teller, and no LOGIN is on its way
+                if device.notice and not (display.teller_name or display.employee_no):
+                    continue  # "unknown number" or "please log in" stays until a teller comes
             self._show(device, display)
 
     def _on_results(self, results: list[tuple[dict, dict | None]]) -> None:
@@ -598,7 +608,8 @@ class ProxyService:
             with self._lock:
                 device.no_teller = True
             device.link.send(NOTICE_BEEP)
-            self._show(device, p.Display(NOTICE_UNKNOWN_EMPLOYEE, number, 0), LED_REFUSED)
+            notice = p.Display(NOTICE_UNKNOWN_EMPLOYEE, number, 0)
+            self._show(device, notice, LED_REFUSED, notice=True)
 
     # ------------------------------------------------------------ status
     def _note_error(self, kind: str, where: str, message: str) -> None:
