@@ -728,8 +728,9 @@ def run(args) -> tuple[str, bool]:
     lines += [
         f"- Code measured: snapshots taken at the start of `hardware_proxy/` (sha256 "
         f"`{code['proxy_sha256']}`) and `keypad_simulator/` ({code['proxy_dirty']} uncommitted "
-        f"paths), and of `addons/` (HEAD `{code['commit']}`, {code['dirty']} uncommitted paths "
-        f"under addons/, service_evaluation `{code['service_evaluation_sha256']}`)",
+        f"paths under the two), and of `addons/` (HEAD `{code['commit']}`, {code['dirty']} "
+        f"uncommitted paths under addons/, service_evaluation "
+        f"`{code['service_evaluation_sha256']}`)",
         f"- Database `{h.DB}` {how} ({db_seconds:.0f} s); it held {counts[0]:,} sessions and "
         f"{counts[1]:,} events at the start. Each run adds its own "
         f"{N_KEYPADS * (1 + cfg['reps'])} counters and keypads, a teller and API keys.",
