@@ -424,7 +424,8 @@ class ProxyService:
         self._forward_heartbeat(device, frame, force=True)
         link.send(p.Ack(frame.seq))
         self._check_clock(device, hello.time_ms, now, after_hello=True)
-        self._show(device, device.display or EMPTY_DISPLAY, device.led, True, device.notice)
+        led = device.led if device.notice else None  # a notice keeps its LED (red)
+        self._show(device, device.display or EMPTY_DISPLAY, led, True, device.notice)
         if added:
             self.sender.wake()
 

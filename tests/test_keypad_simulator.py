@@ -457,3 +457,83 @@ def test_cli_rejects_a_bad_script(tmp_path):
     assert result.returncode == 2
     assert "line 2" in result.stderr
     assert result.stdout == ""
+
+
+# --------------------------------------------------------------------------- issue 12
+
+
+def test_event_times_are_unique_per_keypad(pair):
+    """Keypad rule (PROTOCOL.md section 5): a press in the same millisecond as the
+    previous one is stamped a millisecond later, so two presses are two events."""
+    pad, host = pair(clock=lambda: 1_773_480_615_250)  # a clock that never moves
+    pad.start()
+    presses = [pad.press_rate(1), pad.press_rate(1), pad.press_start(), pad.press_rate(1)]
+    assert [m.time_ms for m in presses] == [1_773_480_615_250 + n for n in range(4)]
+    assert pad.wait_idle(5)
+    assert host.events() == presses
+
+
+def test_set_time_restamps_queued_time_zero_events(pair):
+    """Presses stamped 0 (clock unset) and not sent yet get their time from the uptime
+    when SET_TIME arrives; the frame in flight is retransmitted unchanged."""
+    acking = threading.Event()
+
+    def answer(frame: Frame) -> HostMessage | None:
+        return Ack(frame.seq) if acking.is_set() or isinstance(frame.message, Hello) else None
+
+    pad, host = pair(clock=lambda: 0, host_kwargs={"answer": answer})
+    pad.start()
+    assert pad.wait_idle(5)
+    first = pad.press_start()
+    assert wait_for(lambda: any(f.message == first for f in host.frames))  # in flight
+    queued = [pad.press_end(), pad.press_rate(2)]
+    time.sleep(0.05)
+    host.send(SetTime(1_773_480_615_250))
+    assert wait_for(lambda: pad.clock_offset_ms == 1_773_480_615_250)
+    acking.set()
+    assert pad.wait_idle(5)
+    sent = host.events()
+    assert sent[0] == first and first.time_ms == 0
+    assert [type(m) for m in sent[1:]] == [type(m) for m in queued]
+    times = [m.time_ms for m in sent[1:]]
+    assert 1_773_480_615_250 - 5_000 < times[0] < times[1] <= 1_773_480_615_250
+
+
+def test_heartbeat_ack_is_a_link_check(pair):
+    """HEARTBEAT is unreliable: never retransmitted, its ACK counted when it comes."""
+    pad, _host = pair()
+    pad.start()
+    assert pad.wait_idle(5)
+    pad.heartbeat()
+    assert wait_for(lambda: pad.stats["heartbeat_acks"] == 1)
+    assert pad.unacked == 0 and pad.stats["retransmissions"] == 0
+
+
+def test_fifo_keypad_queues_its_identify_answer_behind_the_frame_in_flight(pair):
+    """fifo_identify=True: the other reading of IDENTIFY that PROTOCOL.md section 9 shows
+    the host must cope with (the default answers ahead of the queue)."""
+    acking = threading.Event()
+    acking.set()
+    answer = lambda frame: Ack(frame.seq) if acking.is_set() else None  # noqa: E731
+    pad, host = pair(fifo_identify=True, host_kwargs={"answer": answer})
+    pad.start()
+    assert pad.wait_idle(5)
+    acking.clear()
+    login = pad.login("1001")
+    assert wait_for(lambda: any(f.message == login for f in host.frames))
+    host.send(Identify())
+    time.sleep(0.2)
+    assert len(host.hellos()) == 1, "no HELLO while the LOGIN waits for its answer"
+    acking.set()
+    assert pad.wait_idle(5)
+    assert [type(f.message) for f in pad.acked][-2:] == [Login, Hello]
+
+
+def test_lose_host_frame_loses_chosen_frames(pair):
+    pad, host = pair(lose_host_frame=lambda f: isinstance(f.message, SetTime))
+    pad.start()
+    assert pad.wait_idle(5)
+    host.send(SetTime(1_773_480_615_250))
+    host.send(Identify())
+    assert wait_for(lambda: len(host.hellos()) == 2)
+    assert pad.clock_offset_ms == 0 and [type(f.message) for f in pad.lost] == [SetTime]

@@ -278,3 +278,43 @@ def test_crash_safety_sigkill(tmp_path):
         assert uids(box.peek(5)) == ["c0", "c1", "c2", "c3", "c4"]
     finally:
         box.close()
+
+
+# --------------------------------------------------------------------------- held frames
+
+
+def test_held_frames_until_hello(tmp_path):
+    """Frames of a port not identified yet: held once each, durable, then released in
+    order as events of the keypad that said HELLO (issue 12, C3)."""
+    box = Outbox(tmp_path / "outbox.db", max_events=4)
+    try:
+        assert box.hold("/dev/ttyUSB0", b"frame-1", 1000)
+        assert not box.hold("/dev/ttyUSB0", b"frame-1", 1050), "a retransmission"
+        assert box.hold("/dev/ttyUSB0", b"frame-2", 1100)
+        assert box.hold("/dev/ttyUSB1", b"frame-1", 1200), "another port"
+        assert box.held_counts() == {"/dev/ttyUSB0": 2, "/dev/ttyUSB1": 1}
+        assert box.depth() == 0 and box.held_count() == 3
+        box.add([event("already-queued")])
+        assert box.level == "full", "held frames count towards the limit"
+        with pytest.raises(OutboxFull):
+            box.hold("/dev/ttyUSB0", b"frame-3", 1300)
+    finally:
+        box.close()
+    box = Outbox(tmp_path / "outbox.db", max_events=4)  # a restart: still held
+    try:
+        assert [(h.frame, h.received_ms) for h in box.held("/dev/ttyUSB0")] == [
+            (b"frame-1", 1000),
+            (b"frame-2", 1100),
+        ]
+        held, added = box.release(
+            "/dev/ttyUSB0",
+            lambda h: event("already-queued" if h.frame == b"frame-2" else "new", "KP-9"),
+        )
+        assert held == 2 and [e["id"] for e in added] == ["new"]
+        assert uids(box.peek(10)) == ["already-queued", "new"]
+        assert box.held_counts() == {"/dev/ttyUSB1": 1}
+        assert box.release("/dev/ttyUSB0", lambda h: event("x")) == (0, [])
+        assert box.release("/dev/ttyUSB1", lambda h: None) == (1, [])  # dropped
+        assert box.held_count() == 0
+    finally:
+        box.close()

@@ -46,7 +46,7 @@ def make_service(tmp_path, max_events=1000, warn_ratio=0.8, client=None, port=No
         outbox_warn_ratio=warn_ratio,
         backoff_initial=0.05,
         backoff_max=0.2,
-        ports=(port or str(tmp_path / "tty-SVC-01"),),
+        ports=tuple(port) if isinstance(port, list) else (port or str(tmp_path / "tty-SVC-01"),),
         heartbeat_forward_interval=3600,
     )
     return ProxyService(config, client=client).start()
@@ -380,6 +380,43 @@ def test_case4_another_keypad_behind_the_same_path(tmp_path):
             ("KEY-Y", "start", "KEY-Y:1773480602000:start"),
         ]
         y.unplug()
+    finally:
+        service.stop(drain_timeout=0.2)
+
+
+def test_keypad_moved_to_a_new_path(tmp_path):
+    """EV-1 leaves /dev/ttyUSB0 for /dev/ttyUSB1 (both configured): a frame before its
+    HELLO there is held, the HELLO moves the keypad, its display and LED follow."""
+    old_path, new_path = tmp_path / "ttyUSB0", tmp_path / "ttyUSB1"
+    old = RawKeypad(old_path)
+    service = make_service(tmp_path, port=[str(old_path), str(new_path)])
+    try:
+        assert old.wait(lambda frames: frames)
+        old.send(p.Hello(1_773_480_600_000, 7, 4, "EV-1", "1.0"), 10)
+        assert old.acked(10)
+        old.send(p.ServiceStart(1_773_480_601_000), 11)
+        assert old.acked(11)
+        old.unplug()
+        assert wait_for(lambda: not service.status()["links"][0]["identified"])
+        new = RawKeypad(new_path)  # the proxy tries the configured path every second
+        assert new.wait(lambda frames: any(isinstance(f.message, p.Identify) for f in frames))
+        new.send(p.Login(1_773_480_602_000, "1024"), 12)
+        assert new.acked(12)
+        new.send(p.Hello(1_773_480_603_000, 7, 4, "EV-1", "1.0"), 13)
+        assert new.acked(13)
+        green = p.Led(p.Colour.GREEN, p.Pattern.SOLID)
+        assert new.wait(lambda frames: frames[-1].message == green)
+        assert new.messages(p.Display)[-1] == p.Display("", "1024", 0)
+        device = service.devices["EV-1"]
+        assert device.link.url == str(new_path)
+        assert device.tracker.highest == 13 and device.tracker.reboots == 0  # not rebooted
+        assert presses(service) == [
+            ("EV-1", "start", "2026-03-14T09:30:01.000Z"),
+            ("EV-1", "login", "2026-03-14T09:30:02.000Z"),
+        ]
+        links = {link["url"]: link["device"] for link in service.status()["links"]}
+        assert links == {str(old_path): None, str(new_path): "EV-1"}
+        new.unplug()
     finally:
         service.stop(drain_timeout=0.2)
 
