@@ -11,12 +11,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from hardware_proxy.protocol import Beep, Colour, Led, Pattern
 from keypad_simulator import VirtualKeypad
 from odoo_server import ROOT, OdooServer, create_keypads, free_port
 
@@ -269,3 +271,66 @@ def test_wrong_api_key_keeps_events(odoo, setup, keypads, tmp_path, admin_api_ke
         assert sessions - before[0] == KEYPADS * 2
     finally:
         proxy.stop()
+
+
+# --------------------------------------------------------------------------- issue 12
+
+
+def single_keypad(setup, tmp_path, **kwargs) -> VirtualKeypad:
+    pad = VirtualKeypad(setup["serials"][0], key_count=4, **kwargs)
+    pad.open_pty(str(tmp_path / f"tty-{pad.serial}"))
+    pad.start()
+    return pad
+
+
+def test_power_cut_in_the_ack_window_is_stored_once(odoo, setup, tmp_path, admin_api_key):
+    """Case 2 of issue 12 through a real Odoo: the RATE is stored, its ACK never read, the
+    keypad reboots and re-sends it under a new boot and SEQ: Odoo has it once."""
+    cut = threading.Event()
+    pad = single_keypad(setup, tmp_path, lose_host_frame=lambda frame: cut.is_set())
+    before = counts(odoo, setup, admin_api_key)
+    proxy = Proxy(tmp_path, odoo.url, odoo.db, setup["key"], [pad.url]).start()
+    try:
+        pad.login(setup["numbers"][0])
+        pad.press_start()
+        pad.press_end()
+        all_acked([pad])
+        proxy.wait(delivered, what="delivery")
+        cut.set()  # the keypad hears nothing more: power is about to go
+        pad.press_rate(1)
+        proxy.wait(lambda h: h["counters"]["events_stored"] == 4, what="the RATE stored")
+        proxy.wait(delivered, what="the RATE delivered")
+        pad.reboot()
+        cut.clear()
+        all_acked([pad])
+        health = proxy.wait(delivered, what="delivery after the reboot")
+        sessions, events = counts(odoo, setup, admin_api_key)
+        assert (sessions - before[0], events - before[1]) == (1, 4)
+        assert health["sender"]["duplicates_total"] >= 1, "Odoo recognised the re-sent press"
+    finally:
+        proxy.stop()
+        pad.stop()
+
+
+def test_unknown_employee_is_told_to_the_keypad(odoo, setup, tmp_path, admin_api_key):
+    """Case 5 of issue 12 through a real Odoo: LOGIN 99999999 is refused by Odoo; the
+    keypad beeps twice, shows the number with a message and a red LED."""
+    pad = single_keypad(setup, tmp_path)
+    proxy = Proxy(tmp_path, odoo.url, odoo.db, setup["key"], [pad.url]).start()
+    try:
+        pad.login("99999999")
+        all_acked([pad])
+        red = Led(Colour.RED, Pattern.SOLID)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and red not in pad.received:
+            time.sleep(0.1)
+        assert red in pad.received, pad.received
+        assert Beep(2, 150) in pad.received
+        assert pad.display.employee_no == "99999999"
+        assert "Unknown number" in pad.display.teller_name
+        health = proxy.wait(delivered, what="delivery")
+        reasons = [d["reason"] for d in health["dead_letters"]["latest"]]
+        assert any(r.startswith("unknown_employee") for r in reasons), reasons
+    finally:
+        proxy.stop()
+        pad.stop()
