@@ -97,7 +97,7 @@ def render_page(status: dict) -> str:
     )
     sections = [
         ("Devices", _table(status["devices"], DEVICE_COLUMNS)),
-        ("Ports", _table(status["links"], ["url", "state", "device", "last_error"])),
+        ("Ports", _table(status["links"], ["url", "state", "device", "held", "last_error"])),
         ("Dead letters", _table(status["dead_letters"]["latest"], ["uid", "device", "reason"])),
         ("Recent errors", _table(status["errors"], ["kind", "where", "message"])),
     ]
