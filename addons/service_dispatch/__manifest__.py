@@ -16,6 +16,7 @@
         "security/service_dispatch_security.xml",
         "data/ir_sequence_data.xml",
         "data/service_dispatch_request_type_data.xml",
+        "data/mail_alias_data.xml",
         "views/service_dispatch_request_type_views.xml",
         "views/service_dispatch_technician_views.xml",
         "views/service_dispatch_appliance_views.xml",

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import html2plaintext
 
 from .service_dispatch_request_type import PRIORITIES
 
@@ -150,6 +151,48 @@ class ServiceDispatchRequest(models.Model):
         if vals.get("phone"):
             vals["phone"] = self.env.company._service_phone_e164(vals["phone"])
         return super().write(vals)
+
+    # ------------------------------------------------------------ mail gateway
+    @api.model
+    def message_new(self, msg_dict, custom_values=None):
+        """An e-mail to the service alias becomes a request in the same queue.
+
+        The sender is found among the contacts by e-mail address (or created); the
+        request takes the channel "e-mail", the e-mail's text as description, and the
+        alias defaults (`custom_values`) for its type and unit, else a consultation at
+        the top unit of the company: an agent reads it and re-types it if needed.
+        """
+        values = dict(custom_values or {})
+        if not values.get("partner_id"):
+            partner = self.env["mail.thread"]._partner_find_from_emails_single(
+                [msg_dict.get("email_from") or ""], no_create=False
+            )
+            if partner:
+                values["partner_id"] = partner.id
+        if not values.get("type_id"):
+            request_type = self.env.ref(
+                "service_dispatch.request_type_consultation", raise_if_not_found=False
+            ) or self.env["service.dispatch.request.type"].search([], limit=1)
+            values["type_id"] = request_type.id
+        if not values.get("unit_id"):
+            values["unit_id"] = (
+                self.env["service.org.unit"]
+                .search(
+                    [("parent_id", "=", False), ("company_id", "=", self.env.company.id)], limit=1
+                )
+                .id
+            )
+        subject = (msg_dict.get("subject") or "").strip()
+        body = html2plaintext(msg_dict.get("body") or "").strip()
+        values.update(
+            {
+                "name": "/",  # the sequence, not the subject mail.thread would use
+                "channel": "email",
+                "user_id": False,
+                "description": "\n\n".join(part for part in (subject, body) if part),
+            }
+        )
+        return super().message_new(msg_dict, custom_values=values)
 
     # ------------------------------------------------------------ actions
     def action_create_work_order(self):

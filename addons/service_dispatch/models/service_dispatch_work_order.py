@@ -254,7 +254,7 @@ class ServiceDispatchWorkOrder(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
-            "name": dict(work_order_flow.STEPS)[self.env.context["transition_step"]],
+            "name": self._step_labels()[self.env.context["transition_step"]],
             "res_model": "service.dispatch.work.order.transition",
             "view_mode": "form",
             "target": "new",
@@ -309,9 +309,9 @@ class ServiceDispatchWorkOrder(models.Model):
         its date and `values` (sudo, the caller checked who may), log the step."""
         note = (note or "").strip() or False
         if step in STEPS_NEEDING_NOTE and not note:
-            raise UserError(self.env._("Give a reason to %(step)s a work order.", step=step))
-        labels = dict(WORK_ORDER_STATES)
-        step_labels = dict(work_order_flow.STEPS)
+            raise UserError(self.env._("Give a reason to refuse or cancel a work order."))
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        step_labels = self._step_labels()
         now = fields.Datetime.now()
         for order in self:
             try:
@@ -354,10 +354,15 @@ class ServiceDispatchWorkOrder(models.Model):
             for order in self:
                 order.sudo().message_post(
                     body=self.env._(
-                        "%(step)s: %(note)s", step=dict(work_order_flow.STEPS)[step], note=note
+                        "%(step)s: %(note)s", step=self._step_labels()[step], note=note
                     ),
                     author_id=self.env.user.partner_id.id,
                 )
+
+    def _step_labels(self):
+        """The steps' labels in the user's language."""
+        Step = self.env["service.dispatch.work.order.step"]
+        return dict(Step._fields["step"]._description_selection(self.env))
 
     # ------------------------------------------------------------ business
     def _service_card(self):

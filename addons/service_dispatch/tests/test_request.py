@@ -100,3 +100,41 @@ class TestRequest(DispatchCommon):
             self.env["service.dispatch.request.type"].create(
                 {"name": "Odd", "code": "ODD", "path": "work_order"}
             )
+
+
+class TestEmailIntake(DispatchCommon):
+    RAW = """From: Wang Fang <wang.fang@example.com>
+To: service-requests@example.com
+Subject: Fridge not cooling
+Message-ID: <dispatch-test-1@example.com>
+Date: Mon, 30 Nov 2026 09:00:00 +0800
+Content-Type: text/plain; charset=utf-8
+
+The fridge stopped cooling yesterday.
+"""
+
+    def test_an_email_becomes_a_request(self):
+        request_id = self.env["mail.thread"].message_process("service.dispatch.request", self.RAW)
+        request = self.env["service.dispatch.request"].browse(request_id)
+        self.assertEqual(request.channel, "email")
+        self.assertTrue(request.name.startswith("SR"))
+        self.assertEqual(request.partner_id.email, "wang.fang@example.com")
+        self.assertEqual(request.type_id, self.consultation)
+        self.assertEqual(request.unit_id, self.Unit.search([("parent_id", "=", False)], limit=1))
+        self.assertIn("Fridge not cooling", request.description)
+        self.assertIn("stopped cooling", request.description)
+        self.assertFalse(request.user_id, "nobody took it yet")
+        # A known sender is not created twice.
+        second = self.RAW.replace("dispatch-test-1", "dispatch-test-2")
+        other_id = self.env["mail.thread"].message_process("service.dispatch.request", second)
+        self.assertEqual(self.env["service.dispatch.request"].browse(other_id).partner_id,
+                         request.partner_id)  # fmt: skip
+
+    def test_alias_defaults_choose_type_and_unit(self):
+        request = self.env["service.dispatch.request"].message_new(
+            {"email_from": "li.lei@example.com", "subject": "Broken washer", "body": "<p>Help</p>"},
+            {"type_id": self.repair.id, "unit_id": self.branch_a.id},
+        )
+        self.assertEqual(request.type_id, self.repair)
+        self.assertEqual(request.unit_id, self.branch_a)
+        self.assertEqual(request.description, "Broken washer\n\nHelp")
