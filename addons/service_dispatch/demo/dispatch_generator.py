@@ -1,0 +1,166 @@
+"""Demo customers, appliances, requests and work orders around the demo tree.
+
+Called by the post_init_hook when the module is installed with demo data. Forty
+customers of Beijing (a third of them members) own one to three appliances each; about
+sixty requests of every type were taken by the HQ hotline's agent over the last weeks,
+and their work orders went to the four outlets and stopped at every step of the trail
+(to dispatch, dispatched, accepted, on site, done, feedback recorded, refused,
+cancelled). Everything is drawn from `random.Random(13)`, so two installs give the same
+demo; the steps are taken through the work orders' own methods, as the demo users.
+"""
+
+import random
+from datetime import date, timedelta
+
+from ..models.res_partner import MEMBER_TIERS
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛"]
+STREETS = [
+    "西直门外大街",
+    "复兴路",
+    "朝阳北路",
+    "望京西路",
+    "建国路",
+    "阜成门内大街",
+    "广安门外大街",
+]
+PLACES = ["京东", "天猫旗舰店", "国美电器", "苏宁易购", "品牌专卖店"]
+PROBLEMS = [
+    "洗衣机脱水时噪音很大。",
+    "冰箱冷藏室不制冷。",
+    "空调开机后不出冷风，显示 E1。",
+    "热水器漏水。",
+    "新买的空调需要上门安装。",
+    "想咨询延保政策。",
+    "表扬上次上门的师傅，服务很专业。",
+    "维修师傅迟到两个小时，很不满意。",
+]
+# Where each generated work order stops: the steps taken after its creation.
+TRAILS = [
+    [],
+    ["dispatch"],
+    ["dispatch", "accept"],
+    ["dispatch", "accept", "on_site"],
+    ["dispatch", "accept", "on_site", "done"],
+    ["dispatch", "accept", "on_site", "done", "feedback"],
+    ["dispatch", "accept", "on_site", "done", "feedback"],
+    ["dispatch", "refuse"],
+    ["dispatch", "refuse", "dispatch", "accept"],
+    ["cancel"],
+]
+
+
+def generate_demo_dispatch(env):
+    rng = random.Random(13)
+    ref = env.ref
+    products = [
+        ref("service_dispatch.product_washer_demo"),
+        ref("service_dispatch.product_fridge_demo"),
+        ref("service_dispatch.product_aircon_demo"),
+        ref("service_dispatch.product_heater_demo"),
+    ]
+    outlets = [
+        ref("service_base.unit_xikezhan_demo"),
+        ref("service_base.unit_chegongzhuang_demo"),
+        ref("service_base.unit_guomao_demo"),
+        ref("service_base.unit_wangjing_demo"),
+    ]
+    agent = ref("service_dispatch.user_agent_demo")
+    dispatcher = ref("service_dispatch.user_dispatcher_demo")
+    admin = ref("service_base.user_service_admin_demo")
+    hq = ref("service_base.unit_hq_demo")
+    types = {
+        code: env["service.dispatch.request.type"].search([("code", "=", code)])
+        for code in ("REPAIR", "INSTALL", "CONSULT", "COMPLAINT", "PRAISE")
+    }
+    env = env(context=dict(env.context, tracking_disable=True, mail_notrack=True))
+    beijing = ref("base.cn")
+    tiers = [tier for tier, _label in MEMBER_TIERS]
+    customers = env["res.partner"].create(
+        [
+            {
+                "name": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(["", *GIVEN]),
+                "phone": f"+86 138 {1000 + n:04d} {rng.randint(1000, 9999):04d}",
+                "street": f"{rng.choice(STREETS)} {rng.randint(1, 300)} 号",
+                "city": "北京",
+                "country_id": beijing.id,
+                "service_member_tier": tiers[n % 4] if n % 3 == 0 else False,
+                "service_member_number": f"M{880000 + n}" if n % 3 == 0 else False,
+            }
+            for n in range(40)
+        ]
+    )
+    today = date.today()
+    appliance_vals = []
+    for n, customer in enumerate(customers):
+        for k in range(1 + n % 3):
+            product = products[(n + k) % len(products)]
+            appliance_vals.append(
+                {
+                    "partner_id": customer.id,
+                    "product_id": product.id,
+                    "serial_number": f"{product.default_code}-{24000000 + n * 10 + k}",
+                    "purchase_date": today - timedelta(days=rng.randint(20, 1500)),
+                    "purchase_place": rng.choice(PLACES),
+                }
+            )
+    appliances = env["service.dispatch.appliance"].create(appliance_vals)
+
+    Request = env["service.dispatch.request"].with_user(agent)
+    for n in range(60):
+        appliance = appliances[rng.randrange(len(appliances))]
+        code = ["REPAIR"] * 5 + ["INSTALL"] * 2 + ["CONSULT", "COMPLAINT", "PRAISE"]
+        request_type = types[rng.choice(code)]
+        problem = {
+            "REPAIR": PROBLEMS[rng.randrange(4)],
+            "INSTALL": PROBLEMS[4],
+            "CONSULT": PROBLEMS[5],
+            "PRAISE": PROBLEMS[6],
+            "COMPLAINT": PROBLEMS[7],
+        }[request_type.code]
+        request = Request.create(
+            {
+                "partner_id": appliance.partner_id.id,
+                "phone": appliance.partner_id.phone,
+                "appliance_id": appliance.id,
+                "type_id": request_type.id,
+                "channel": rng.choice(["phone"] * 6 + ["email", "web_form", "portal"]),
+                "description": problem,
+                "unit_id": hq.id,
+                "priority": rng.choice(["0", "0", "0", "1", "2"]),
+            }
+        )
+        if request_type.path == "close_at_intake":
+            if n % 4:
+                request.action_close("已答复客户，客户满意。")
+            continue
+        if request_type.path != "work_order":
+            continue
+        if not request.work_order_ids:
+            request.action_create_work_order()
+        _walk(request.work_order_ids.with_user(dispatcher), TRAILS[n % len(TRAILS)], outlets, rng)
+    # The admin reads it all: make sure the demo trail does not hide anything from them.
+    env["service.dispatch.work.order"].with_user(admin).search([], limit=1)
+
+
+def _walk(order, trail, outlets, rng):
+    for step in trail:
+        if step == "dispatch":
+            outlet = rng.choice(outlets)
+            technicians = order.env["service.dispatch.technician"].search(
+                [("outlet_id", "=", outlet.id)]
+            )
+            order.action_dispatch(outlet.id, technicians[:1].id)
+        elif step == "accept":
+            order.action_accept()
+        elif step == "refuse":
+            order.action_refuse("技师本周已排满，无法接单。")
+        elif step == "on_site":
+            order.action_on_site()
+        elif step == "done":
+            order.action_done("更换了排水泵，试机正常。")
+        elif step == "feedback":
+            order.action_record_feedback(rng.choice(["5", "5", "4", "3"]), "师傅很专业。")
+        elif step == "cancel":
+            order.action_cancel("客户已自行解决。")

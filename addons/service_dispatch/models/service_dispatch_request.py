@@ -1,0 +1,331 @@
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import html2plaintext
+
+from .service_dispatch_request_type import PRIORITIES
+
+REQUEST_STATES = [
+    ("open", "Open"),
+    ("in_progress", "In Progress"),
+    ("closed", "Closed"),
+    ("cancelled", "Cancelled"),
+]
+CHANNELS = [
+    ("phone", "Phone"),
+    ("email", "E-mail"),
+    ("web_form", "Web Form"),
+    ("portal", "Portal"),
+    ("counter_rating", "Counter Rating"),
+]
+AGENT = "service_dispatch.group_dispatch_agent"
+# Written by the named methods only (sudo): the trail of a request is not a form field.
+PROTECTED_FIELDS = frozenset({"state", "outcome", "date_closed", "closed_by_id"})
+
+
+class ServiceDispatchRequest(models.Model):
+    """A service request (受理单): what a customer asked for, through which channel,
+    taken by whom, and what came of it."""
+
+    _name = "service.dispatch.request"
+    _description = "Service Request"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "priority desc, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(
+        string="Reference", required=True, readonly=True, copy=False, default="/", index=True
+    )
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, index=True, tracking=True
+    )
+    phone = fields.Char(string="Caller Number", help="The number the customer called from (E.164).")
+    appliance_id = fields.Many2one(
+        "service.dispatch.appliance",
+        index="btree_not_null",
+        tracking=True,
+        domain="[('partner_id', '=', partner_id)]",
+    )
+    product_id = fields.Many2one(related="appliance_id.product_id")
+    type_id = fields.Many2one(
+        "service.dispatch.request.type",
+        string="Request Type",
+        required=True,
+        tracking=True,
+        ondelete="restrict",
+    )
+    path = fields.Selection(related="type_id.path")
+    channel = fields.Selection(CHANNELS, required=True, default="phone", tracking=True)
+    description = fields.Text()
+    priority = fields.Selection(PRIORITIES, default="0", tracking=True)
+    user_id = fields.Many2one(
+        "res.users",
+        string="Taken By",
+        default=lambda self: self.env.user,
+        index=True,
+        tracking=True,
+    )
+    unit_id = fields.Many2one(
+        "service.org.unit",
+        string="Service Unit",
+        required=True,
+        index=True,
+        tracking=True,
+        default=lambda self: self.env.user._service_dispatch_home_unit(),
+        help="The service centre responsible for the request; its managers and "
+        "supervisors (and those above) see it.",
+    )
+    state = fields.Selection(
+        REQUEST_STATES, default="open", required=True, index=True, tracking=True, readonly=True
+    )
+    outcome = fields.Text(readonly=True, tracking=True)
+    date_closed = fields.Datetime(readonly=True)
+    closed_by_id = fields.Many2one("res.users", readonly=True)
+    work_order_ids = fields.One2many("service.dispatch.work.order", "request_id")
+    work_order_count = fields.Integer(compute="_compute_work_order_count")
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    color = fields.Integer()
+
+    # ------------------------------------------------------------ computes
+    def _compute_work_order_count(self):
+        counts = dict(
+            self.env["service.dispatch.work.order"]._read_group(
+                [("request_id", "in", self.ids)], ["request_id"], ["__count"]
+            )
+        )
+        for request in self:
+            request.work_order_count = counts.get(request, 0)
+
+    # ------------------------------------------------------------ constraints
+    @api.constrains("appliance_id", "partner_id")
+    def _check_appliance_owner(self):
+        for request in self:
+            if request.appliance_id and request.appliance_id.partner_id != request.partner_id:
+                raise ValidationError(
+                    self.env._(
+                        "Appliance %(appliance)s belongs to %(owner)s, not to %(customer)s.",
+                        appliance=request.appliance_id.display_name,
+                        owner=request.appliance_id.partner_id.display_name,
+                        customer=request.partner_id.display_name,
+                    )
+                )
+
+    # ------------------------------------------------------------ onchange
+    @api.onchange("type_id")
+    def _onchange_type_id(self):
+        if self.type_id:
+            self.priority = self.type_id.default_priority
+
+    # ------------------------------------------------------------ CRUD
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            for vals in vals_list:
+                if PROTECTED_FIELDS.intersection(vals):
+                    raise AccessError(
+                        self.env._("A new request is open: close it with its button.")
+                    )
+        for vals in vals_list:
+            if vals.get("name", "/") == "/":
+                vals["name"] = self.env["ir.sequence"].next_by_code("service.dispatch.request")
+            if vals.get("phone"):
+                vals["phone"] = self.env.company._service_phone_e164(vals["phone"])
+            if "priority" not in vals and vals.get("type_id"):
+                request_type = self.env["service.dispatch.request.type"].browse(vals["type_id"])
+                vals["priority"] = request_type.default_priority
+        requests = super().create(vals_list)
+        auto = requests.filtered(lambda r: r.type_id.auto_work_order)
+        if auto:
+            auto._create_work_orders()
+        return requests
+
+    def write(self, vals):
+        if not self.env.su and PROTECTED_FIELDS.intersection(vals):
+            raise AccessError(
+                self.env._(
+                    "The state and outcome of a request change through its buttons "
+                    "(create work order, close with outcome, cancel)."
+                )
+            )
+        if vals.get("phone"):
+            vals["phone"] = self.env.company._service_phone_e164(vals["phone"])
+        return super().write(vals)
+
+    # ------------------------------------------------------------ mail gateway
+    @api.model
+    def message_new(self, msg_dict, custom_values=None):
+        """An e-mail to the service alias becomes a request in the same queue.
+
+        The sender is found among the contacts by e-mail address (or created); the
+        request takes the channel "e-mail", the e-mail's text as description, and the
+        alias defaults (`custom_values`) for its type and unit, else a consultation at
+        the top unit of the company: an agent reads it and re-types it if needed.
+        """
+        values = dict(custom_values or {})
+        if not values.get("partner_id"):
+            partner = self.env["mail.thread"]._partner_find_from_emails_single(
+                [msg_dict.get("email_from") or ""], no_create=False
+            )
+            if partner:
+                values["partner_id"] = partner.id
+        if not values.get("type_id"):
+            request_type = self.env.ref(
+                "service_dispatch.request_type_consultation", raise_if_not_found=False
+            ) or self.env["service.dispatch.request.type"].search([], limit=1)
+            values["type_id"] = request_type.id
+        if not values.get("unit_id"):
+            values["unit_id"] = (
+                self.env["service.org.unit"]
+                .search(
+                    [("parent_id", "=", False), ("company_id", "=", self.env.company.id)], limit=1
+                )
+                .id
+            )
+        subject = (msg_dict.get("subject") or "").strip()
+        body = html2plaintext(msg_dict.get("body") or "").strip()
+        values.update(
+            {
+                "name": "/",  # the sequence, not the subject mail.thread would use
+                "channel": "email",
+                "user_id": False,
+                "description": "\n\n".join(part for part in (subject, body) if part),
+            }
+        )
+        return super().message_new(msg_dict, custom_values=values)
+
+    # ------------------------------------------------------------ actions
+    def action_create_work_order(self):
+        """Turn repair and installation requests into work orders (one each), ready to
+        dispatch. For agents who may change the request."""
+        self._check_agent()
+        for request in self:
+            if request.type_id.path != "work_order":
+                raise UserError(
+                    self.env._(
+                        "%(request)s is a %(type)s: it does not lead to a work order.",
+                        request=request.name,
+                        type=request.type_id.name,
+                    )
+                )
+            if request.state not in ("open", "in_progress"):
+                raise UserError(self.env._("%(request)s is already closed.", request=request.name))
+        orders = self._create_work_orders()
+        if len(orders) == 1:
+            return orders.get_formview_action()
+        return True
+
+    def action_close(self, outcome):
+        """Close requests answered at intake (a consultation, a praise) with what the
+        customer was told or what was recorded."""
+        self._check_agent()
+        outcome = (outcome or "").strip()
+        if not outcome:
+            raise UserError(self.env._("Say what the outcome is to close a request."))
+        for request in self:
+            if request.state not in ("open", "in_progress"):
+                raise UserError(self.env._("%(request)s is already closed.", request=request.name))
+            if request.type_id.path == "work_order" and request.work_order_ids.filtered(
+                lambda order: order.state not in ("closed", "cancelled")
+            ):
+                raise UserError(
+                    self.env._(
+                        "%(request)s has a work order in progress: it closes with it.",
+                        request=request.name,
+                    )
+                )
+        self.sudo()._close(outcome)
+        return True
+
+    def action_cancel(self, reason):
+        """Cancel requests taken by mistake (a duplicate, a wrong number)."""
+        self._check_agent()
+        reason = (reason or "").strip()
+        if not reason:
+            raise UserError(self.env._("Give a reason to cancel a request."))
+        if self.work_order_ids.filtered(lambda order: order.state not in ("closed", "cancelled")):
+            raise UserError(self.env._("Cancel the request's open work orders first."))
+        self.sudo().write(
+            {
+                "state": "cancelled",
+                "outcome": reason,
+                "date_closed": fields.Datetime.now(),
+                "closed_by_id": self.env.uid,
+            }
+        )
+        return True
+
+    def action_open_close_wizard(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Close with Outcome"),
+            "res_model": "service.dispatch.request.close",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_request_id": self.id},
+        }
+
+    def action_open_work_orders(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Work Orders"),
+            "res_model": "service.dispatch.work.order",
+            "view_mode": "list,form",
+            "domain": [("request_id", "=", self.id)],
+        }
+
+    # ------------------------------------------------------------ business
+    def _check_agent(self):
+        """Agents change the requests their record rules let them write."""
+        if not self.env.user.has_group(AGENT):
+            raise AccessError(self.env._("Only service agents may change service requests."))
+        self.check_access("write")
+
+    def _create_work_orders(self):
+        """Work orders are created here (sudo) from what the request says: agents may
+        create them this way without the right to create arbitrary work orders."""
+        orders = (
+            self.env["service.dispatch.work.order"]
+            .sudo()
+            .create([request._prepare_work_order_vals() for request in self])
+        )
+        self.filtered(lambda r: r.state == "open").sudo().write({"state": "in_progress"})
+        return orders.sudo(False)
+
+    def _prepare_work_order_vals(self):
+        self.ensure_one()
+        return {
+            "request_id": self.id,
+            "partner_id": self.partner_id.id,
+            "appliance_id": self.appliance_id.id,
+            "address_id": (self.appliance_id.address_id or self.partner_id).id,
+            "service_type": self.type_id.service_type or "repair",
+            "description": self.description,
+            "company_id": self.company_id.id,
+        }
+
+    def _close(self, outcome):
+        self.write(
+            {
+                "state": "closed",
+                "outcome": outcome,
+                "date_closed": fields.Datetime.now(),
+                "closed_by_id": self.env.uid,
+            }
+        )
+
+    def _service_card(self):
+        self.ensure_one()
+        return {
+            "id": self.id,
+            "name": self.name,
+            "type": self.type_id.name,
+            "type_code": self.type_id.code,
+            "state": self.state,
+            "channel": self.channel,
+            "date": self.create_date,
+            "appliance_id": self.appliance_id.id,
+            "description": self.description or "",
+        }

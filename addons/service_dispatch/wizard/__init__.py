@@ -1,0 +1,2 @@
+from . import service_dispatch_request_close
+from . import service_dispatch_work_order_transition
