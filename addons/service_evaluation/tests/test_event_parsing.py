@@ -6,7 +6,7 @@ from datetime import datetime
 
 from odoo.tests import BaseCase
 
-from ..tools.event_parsing import EventError, parse_event, parse_time
+from ..tools.event_parsing import EventError, parse_event, parse_time, usable_id
 
 TEXT_FIELDS = ("id", "device", "counter", "business", "employee", "customer_phone", "firmware")
 
@@ -72,6 +72,9 @@ class TestEventParsing(BaseCase):
         for value in (None, "", "   "):
             with self.subTest(value=value):
                 self.assertRefused(event(id=value), "malformed_event", "missing")
+                # The refusal's result names no id (null), as docs/device-api.md says;
+                # found by tests/test_device_api_fuzz.py ("   " used to give "").
+                self.assertIsNone(usable_id(event(id=value)))
         for value in ("not an object", 17, None, [event()]):
             with self.subTest(value=value):
                 self.assertRefused(value, "malformed_event", "JSON object")

@@ -90,7 +90,7 @@ def _text(raw: dict, name: str, max_length: int = 64) -> str | None:
             "malformed_event",
             f"{name} contains a character that cannot be stored (NUL or a lone surrogate)",
         )
-    return value
+    return value or None  # only spaces: absent, as the documented results say
 
 
 def check_device_time(
