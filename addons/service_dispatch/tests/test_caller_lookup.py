@@ -1,5 +1,6 @@
 from odoo.exceptions import ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, mute_logger
+from psycopg2 import IntegrityError
 
 from .common import DispatchCommon
 
@@ -76,3 +77,17 @@ class TestCallerLookup(DispatchCommon):
             )
         )
         self.assertTrue(self.env.cr.fetchall())
+
+    def test_member_number_is_unique(self):
+        refused = None
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                self.env["res.partner"].create(
+                    {"name": "Copycat", "service_member_tier": "silver",
+                     "service_member_number": "M-0001"}
+                )  # fmt: skip
+                self.env.flush_all()
+        except (IntegrityError, ValidationError) as error:
+            refused = error
+        self.assertTrue(refused, "a second M-0001")
+        self.assertFalse(self.env["res.partner"].create({"name": "Plain"}).service_is_member)
