@@ -21,12 +21,13 @@ LOG="$ROOT/.local/log/odoo-core-tests.log"
 ADDONS="$("$ROOT/scripts/addons.sh")"
 mkdir -p "$(dirname "$LOG")"
 
-# Python suites of hr, sms, phone_validation and mail (mail's own tests; the big test_mail*
-# modules are not installed), and web_hierarchy's JS (hoot) tests, which web's unit-test
-# page runs in Chrome. base and web are not run: about 1,000 tests and several minutes more.
+# Python suites of hr, sms, phone_validation, mail (mail's own tests; the big test_mail*
+# modules are not installed) and product (service_dispatch), and web_hierarchy's JS (hoot)
+# tests, which web's unit-test page runs in Chrome. base and web are not run: about 1,000
+# tests and several minutes more.
 # CORE_MODULES / CORE_TAGS narrow it (e.g. CORE_MODULES=hr CORE_TAGS=/hr:TestSelfAccessRights).
-MODULES="${CORE_MODULES:-hr,sms,phone_validation,mail,web}"
-TAGS="${CORE_TAGS:-/hr,/sms,/phone_validation,/mail,/web:WebSuite.test_unit_desktop[@web_hierarchy]}"
+MODULES="${CORE_MODULES:-hr,sms,phone_validation,mail,product,web}"
+TAGS="${CORE_TAGS:-/hr,/sms,/phone_validation,/mail,/product,/web:WebSuite.test_unit_desktop[@web_hierarchy]}"
 
 # Known failures: they fail the same way on a database WITHOUT our addons (same modules,
 # same demo data, same runner; checked with CORE_BARE=1), so they
@@ -59,7 +60,7 @@ if [ "${CORE_BARE:-0}" = 1 ]; then
     if [ "$installed" != 0 ] || ! psql -d "$DB" -c '' >/dev/null 2>&1; then
         echo "[test-core] building $DB: Odoo's modules we use, with demo data, without our addons"
         dropdb --if-exists "$DB" >/dev/null
-        "$ROOT/scripts/odoo.sh" -d "$DB" -i mail,web_hierarchy,hr,sms --with-demo --stop-after-init \
+        "$ROOT/scripts/odoo.sh" -d "$DB" -i mail,web_hierarchy,hr,sms,product --with-demo --stop-after-init \
             --http-port="$(free_port)" --workers=0 --max-cron-threads=0 --log-level=warn \
             >"$LOG" 2>&1 || { tail -n 30 "$LOG"; exit 1; }
         # What service_base's manifest does (Debian's +dfsg repack strips this file; every
