@@ -7,10 +7,10 @@ counters again over XML-RPC with the users' own logins.
 """
 
 import xmlrpc.client
-from contextlib import contextmanager
 from datetime import timedelta
 
-from odoo.exceptions import AccessError, UserError
+from odoo.addons.service_base.tests.access_matrix import AccessMatrixMixin
+from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 
 from .common import EvaluationCommon
@@ -75,10 +75,6 @@ MATRIX = {
 # The other branch's record is read by its manager and administrators only (and,
 # for configuration, by everyone).
 FOREIGN_READERS = {"other_manager", "admin"}
-
-
-class _Undo(Exception):
-    pass
 
 
 class AccessMatrixCommon(EvaluationCommon):
@@ -155,7 +151,7 @@ class AccessMatrixCommon(EvaluationCommon):
         return timedelta(seconds=seconds)
 
 
-class TestAccessMatrix(AccessMatrixCommon):
+class TestAccessMatrix(AccessMatrixMixin, AccessMatrixCommon):
     def _records(self):
         """model -> (record of outlet A1's side, record of outlet B1's side or None,
         values to create a record on A1's side, values to write)."""
@@ -221,52 +217,8 @@ class TestAccessMatrix(AccessMatrixCommon):
             ),
         }  # fmt: skip
 
-    def _allowed(self, method, *args):
-        """Whether the call is allowed; what it did is undone either way."""
-        try:
-            with self._rolled_back():
-                method(*args)
-        except (AccessError, UserError):
-            return False
-        return True
-
-    @contextmanager
-    def _rolled_back(self):
-        """Whatever the block did (an allowed create or unlink) is undone after it."""
-        try:
-            with self.env.cr.savepoint():
-                yield
-                raise _Undo
-        except _Undo:
-            self.env.invalidate_all()
-
     def test_matrix(self):
-        self.assertEqual(set(MATRIX), set(self._records()))
-        for model, (home, foreign, create_vals, write_vals) in self._records().items():
-            self.assertTrue(home, f"fixture of {model}")
-            for role in ROLES:
-                user = self.users[role]
-                expected = MATRIX[model][role]
-                Model = self.env[model].with_user(user)
-                with self.subTest(model=model, role=role), self._rolled_back():
-                    try:
-                        seen = Model.search([("id", "in", (home | (foreign or home)).ids)])
-                    except AccessError:  # no access right at all
-                        seen = Model.browse()
-                    self.assertEqual("r" in expected, home in seen, "read")
-                    if foreign is not None:
-                        self.assertEqual(role in FOREIGN_READERS, foreign in seen, "read other")
-                    if "r" in expected:
-                        home.with_user(user).read(["display_name"])
-                    if write_vals:
-                        allowed = self._allowed(home.with_user(user).write, write_vals)
-                        self.assertEqual("w" in expected, allowed, "write")
-                    if create_vals:
-                        allowed = self._allowed(Model.create, create_vals)
-                        self.assertEqual("c" in expected, allowed, "create")
-                    disposable = self.env[model].create(create_vals) if create_vals else home
-                    allowed = self._allowed(disposable.with_user(user).unlink)
-                    self.assertEqual("u" in expected, allowed, "unlink")
+        self.assertAccessMatrix(MATRIX, ROLES, self._records(), FOREIGN_READERS)
 
     def test_an_outlets_own_scale_stays_in_its_tree(self):
         default = self.options[1].scale_id
