@@ -8,7 +8,7 @@
     "author": "Service Quality Suite contributors",
     "maintainers": ["service-quality-suite"],
     "license": "LGPL-3",
-    "depends": ["service_base", "mail", "phone_validation", "product"],
+    "depends": ["service_base", "mail", "phone_validation", "product", "resource"],
     "external_dependencies": {"python": ["phonenumbers"]},
     "data": [
         "security/service_dispatch_groups.xml",
@@ -19,6 +19,7 @@
         "data/mail_alias_data.xml",
         "views/service_dispatch_request_type_views.xml",
         "views/service_dispatch_technician_views.xml",
+        "views/service_org_unit_views.xml",
         "views/service_dispatch_appliance_views.xml",
         "views/service_dispatch_work_order_step_views.xml",
         "wizard/service_dispatch_work_order_transition_views.xml",

@@ -5,6 +5,8 @@ from . import service_dispatch_appliance
 from . import service_dispatch_appliance_ownership
 from . import service_dispatch_request
 from . import service_dispatch_request_type
+from . import service_dispatch_service_area
 from . import service_dispatch_technician
 from . import service_dispatch_work_order
 from . import service_dispatch_work_order_step
+from . import service_org_unit

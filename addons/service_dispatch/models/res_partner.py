@@ -30,6 +30,9 @@ class ResPartner(models.Model):
         string="Member", compute="_compute_service_is_member", store=True
     )
     service_member_number = fields.Char(string="Member Number", copy=False, tracking=True)
+    service_district = fields.Char(
+        string="District", help="The district (区/县) of the address: outlets' service areas name it."
+    )
     service_appliance_ids = fields.One2many(
         "service.dispatch.appliance", "partner_id", string="Appliances"
     )
