@@ -115,3 +115,31 @@ class TestWorkOrder(DispatchCommon):
     def test_parent_centre_follows_the_dispatched_order(self):
         order = self.dispatched_order()
         self.assertIn(self.manager_a.partner_id, order.message_partner_ids)
+
+    def test_the_chatter_shows_every_step(self):
+        """State, outlet and technician changes are tracked in the chatter. Odoo tracks
+        records that existed before the change: a record created in the same
+        transaction only shows "created", so the tracking runs between the steps."""
+        tracked = self.env(context=dict(self.env.context, tracking_disable=False))
+        request = self.new_request().with_env(tracked)
+        request.with_user(self.agent_a).action_create_work_order()
+        order = request.work_order_ids.with_env(tracked)
+        self._flush_tracking()
+        order.with_user(self.dispatcher_a).action_dispatch(self.outlet_a1.id, self.tech_a1.id)
+        self._flush_tracking()
+        order.with_user(self.supervisor_a1).action_accept()
+        self._flush_tracking()
+        values = order.message_ids.tracking_value_ids
+        states = values.filtered(lambda v: v.field_id.name == "state").sorted("id")
+        self.assertEqual(
+            [(v.old_value_char, v.new_value_char) for v in states],
+            [("To Dispatch", "Dispatched"), ("Dispatched", "Accepted")],
+        )
+        outlet = values.filtered(lambda v: v.field_id.name == "outlet_id")
+        self.assertEqual(outlet.new_value_char, self.outlet_a1.display_name)
+        authors = states.mail_message_id.sorted("id").author_id
+        self.assertEqual(authors, self.dispatcher_a.partner_id | self.supervisor_a1.partner_id)
+
+    def _flush_tracking(self):
+        self.env.flush_all()
+        self.env.cr.precommit.run()
