@@ -21,7 +21,7 @@ class ServiceDispatchEscalation(models.Model):
         "service.dispatch.work.order", required=True, index=True, ondelete="cascade"
     )
     kind = fields.Selection(ESCALATION_KINDS, required=True, default="escalation")
-    level_id = fields.Many2one("service.dispatch.escalation.level", string="Level")
+    level_id = fields.Many2one("service.dispatch.escalation.level")
     unit_id = fields.Many2one("service.org.unit", string="Escalated To")
     deadline_kind = fields.Selection(DEADLINE_KINDS, string="Deadline to", required=True)
     deadline = fields.Datetime(required=True)

@@ -18,7 +18,6 @@ class ServiceDispatchEscalationLevel(models.Model):
     sequence = fields.Integer(default=10)
     name = fields.Char(required=True, translate=True)
     levels_up = fields.Integer(
-        string="Levels Up",
         default=1,
         required=True,
         help="Which unit is told, counted up the organisation tree from the outlet: 0 = "

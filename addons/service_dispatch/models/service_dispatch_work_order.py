@@ -518,7 +518,9 @@ class ServiceDispatchWorkOrder(models.Model):
         """{company id: {"levels": [level, ...], "delays": [hours, ...]}} of every
         company's active escalation ladder, in order."""
         ladders = {}
-        for level in self.env["service.dispatch.escalation.level"].sudo().search([]):
+        for level in (
+            self.env["service.dispatch.escalation.level"].sudo().search([("active", "=", True)])
+        ):
             ladder = ladders.setdefault(level.company_id.id, {"levels": [], "delays": []})
             ladder["levels"].append(level)
             ladder["delays"].append(level.delay_hours)
