@@ -256,6 +256,27 @@ class TestSla(DispatchCommon):
             with self.assertRaises(AccessError):
                 order.with_user(self.dispatcher_a).write(values)
 
+    def test_access(self):
+        order = self.order_at(cn(2, 15), outlet=self.outlet_a1)
+        self.check_at(cn(6, 9, 15))
+        log = order.escalation_ids
+        self.assertEqual(log.with_user(self.supervisor_a1).read(["kind"])[0]["kind"], "warning")
+        with self.assertRaises(AccessError):
+            log.with_user(self.supervisor_a2).read(["kind"])
+        values = {"work_order_id": order.id, "deadline_kind": "accept", "deadline": cn(6, 10)}
+        for user in (self.centre_manager_a, self.service_admin):
+            with self.assertRaises(AccessError):
+                self.env["service.dispatch.escalation"].with_user(user).create(values)
+            with self.assertRaises(AccessError):
+                log.with_user(user).write({"kind": "escalation"})
+        self.policy.with_user(self.centre_manager_a).hours_accept = 3
+        self.level_centre.with_user(self.centre_manager_a).delay_hours = 1
+        self.assertEqual(self.policy.with_user(self.supervisor_a1).hours_accept, 3)
+        with self.assertRaises(AccessError):
+            self.policy.with_user(self.supervisor_a1).hours_accept = 5
+        with self.assertRaises(AccessError):
+            self.level_centre.with_user(self.dispatcher_a).delay_hours = 5
+
     # ------------------------------------------------------------ helpers
     def notified(self, order, user, text):
         """Whether `user` got an inbox notification of a note on `order` saying `text`."""
