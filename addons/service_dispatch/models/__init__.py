@@ -10,3 +10,6 @@ from . import service_dispatch_technician
 from . import service_dispatch_work_order
 from . import service_dispatch_work_order_step
 from . import service_org_unit
+from . import service_dispatch_sla_policy
+from . import service_dispatch_escalation_level
+from . import service_dispatch_escalation

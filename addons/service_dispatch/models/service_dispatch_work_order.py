@@ -1,7 +1,11 @@
+from datetime import timedelta
+
+import pytz
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import format_datetime
 
-from ..tools import work_order_flow
+from ..tools import sla_clock, work_order_flow
 from ..tools.work_order_flow import OPEN_STATES, STEPS_NEEDING_NOTE, WORK_ORDER_STATES
 from .service_dispatch_request_type import SERVICE_TYPES
 
@@ -26,6 +30,27 @@ PROTECTED_FIELDS = frozenset(
         "step_ids",
     }
 )
+# Written by the SLA engine only (`_sla_refresh` at creation and stage changes, the
+# scheduled `_cron_check_sla`), as superuser.
+SLA_FIELDS = frozenset(
+    {
+        "sla_policy_id",
+        "sla_deadline_accept",
+        "sla_deadline_on_site",
+        "sla_deadline_done",
+        "sla_deadline_kind",
+        "sla_deadline",
+        "sla_date_warning",
+        "sla_warned",
+        "sla_status",
+        "escalation_level",
+        "sla_next_check",
+        "escalation_ids",
+    }
+)
+PROTECTED_FIELDS |= SLA_FIELDS
+# A change of these fields moves the order's deadlines.
+SLA_TRIGGERS = frozenset({"state", "outlet_id"})
 # The date each step stamps on the order.
 STEP_DATES = {
     "dispatch": "date_dispatched",
@@ -127,6 +152,39 @@ class ServiceDispatchWorkOrder(models.Model):
     )
     color = fields.Integer()
 
+    # SLA (written by the engine only: see the SLA section below)
+    sla_policy_id = fields.Many2one(
+        "service.dispatch.sla.policy", string="SLA Policy", readonly=True
+    )
+    sla_deadline_accept = fields.Datetime(string="Accept by", readonly=True)
+    sla_deadline_on_site = fields.Datetime(string="On Site by", readonly=True)
+    sla_deadline_done = fields.Datetime(string="Finish by", readonly=True)
+    sla_deadline_kind = fields.Selection(
+        sla_clock.DEADLINE_KINDS, string="Current Deadline to", readonly=True
+    )
+    sla_deadline = fields.Datetime(
+        string="Deadline", readonly=True, help="The deadline of the order's current stage."
+    )
+    sla_date_warning = fields.Datetime(string="Warning at", readonly=True)
+    sla_warned = fields.Boolean(string="Warning Sent", readonly=True)
+    sla_status = fields.Selection(
+        sla_clock.SLA_STATUSES, string="SLA Status", readonly=True, index=True
+    )
+    escalation_level = fields.Integer(
+        readonly=True, help="How many levels of the escalation ladder were told."
+    )
+    sla_next_check = fields.Datetime(
+        string="Next SLA Check",
+        readonly=True,
+        index="btree_not_null",
+        copy=False,
+        help="When the SLA job looks at the order next (warning, deadline, escalation); "
+        "empty when nothing is pending.",
+    )
+    escalation_ids = fields.One2many(
+        "service.dispatch.escalation", "work_order_id", string="Escalations", readonly=True
+    )
+
     # ------------------------------------------------------------ computes
     @api.depends("step_ids.step")
     def _compute_refuse_count(self):
@@ -161,6 +219,7 @@ class ServiceDispatchWorkOrder(models.Model):
                 vals["partner_id"] = Request.browse(vals["request_id"]).partner_id.id
         orders = super().create(vals_list)
         orders._log_step("create", False, "new")
+        orders._sla_refresh()
         return orders
 
     def write(self, vals):
@@ -171,7 +230,10 @@ class ServiceDispatchWorkOrder(models.Model):
                     "(dispatch, accept, refuse, on site, done, feedback, cancel)."
                 )
             )
-        return super().write(vals)
+        result = super().write(vals)
+        if SLA_TRIGGERS.intersection(vals):
+            self._sla_refresh()
+        return result
 
     # ------------------------------------------------------------ steps
     def action_dispatch(self, outlet_id, technician_id=False, note=None):
@@ -378,3 +440,235 @@ class ServiceDispatchWorkOrder(models.Model):
             "date": self.create_date,
             "date_done": self.date_done or False,
         }
+
+    # ------------------------------------------------------------ SLA
+    def _sla_calendar(self):
+        """The calendar the deadlines count on: the outlet's once dispatched, else the
+        service unit's (each falls back to its ancestors', then the company's)."""
+        self.ensure_one()
+        unit = self.outlet_id or self.unit_id
+        return unit._dispatch_calendar() if unit else self.company_id.resource_calendar_id
+
+    @api.model
+    def _sla_plan(self, calendar, start, hours_list):
+        """The moments `hours_list` working hours after `start` on `calendar` (global
+        leaves, i.e. public holidays, excluded); wall-clock hours without a calendar."""
+        if not calendar:
+            return [start + timedelta(hours=hours) for hours in hours_list]
+        begin = pytz.utc.localize(start)
+        days = 21
+        while True:
+            intervals = calendar._work_intervals_batch(begin, begin + timedelta(days=days))[False]
+            pairs = [
+                (
+                    a.astimezone(pytz.utc).replace(tzinfo=None),
+                    b.astimezone(pytz.utc).replace(tzinfo=None),
+                )
+                for a, b, _meta in intervals
+            ]
+            moments = sla_clock.plan(pairs, hours_list)
+            if all(moments) or days > 400:
+                return [m and m.replace(microsecond=0) for m in moments]
+            days *= 4
+
+    def _sla_refresh(self):
+        """Match each order's policy, plan its three deadlines from its creation on its
+        calendar, and set the current one (of its stage), its warning time, status and
+        next check. A new current deadline starts its warning and ladder afresh."""
+        now = fields.Datetime.now()
+        Policy = self.env["service.dispatch.sla.policy"]
+        ladders = self._sla_ladders()
+        kinds = [kind for kind, _label in sla_clock.DEADLINE_KINDS]
+        for order in self.sudo():
+            policy = Policy._match(order.request_id.type_id, order.priority, order.company_id)
+            vals = {"sla_policy_id": policy.id}
+            deadlines, warnings = {}, {}
+            if policy:
+                hours = [policy.hours_accept, policy.hours_on_site, policy.hours_done]
+                share = policy.warning_percent / 100
+                moments = self._sla_plan(
+                    order._sla_calendar(), order.create_date, hours + [h * share for h in hours]
+                )
+                for index, kind in enumerate(kinds):
+                    deadlines[kind] = (hours[index] and moments[index]) or False
+                    warnings[kind] = (hours[index] and moments[index + 3]) or False
+            for kind in kinds:
+                vals[f"sla_deadline_{kind}"] = deadlines.get(kind, False)
+            kind = sla_clock.DEADLINE_BY_STATE.get(order.state)
+            kind = kind if deadlines.get(kind) else False
+            deadline, warning = deadlines.get(kind, False), warnings.get(kind, False)
+            same = kind and kind == order.sla_deadline_kind
+            warned = same and order.sla_warned
+            level = order.escalation_level if same else 0
+            delays = ladders.get(order.company_id.id, {}).get("delays", [])
+            check = sla_clock.next_check(now, warning, deadline, warned, level, delays)
+            vals.update(
+                sla_deadline_kind=kind or False,
+                sla_deadline=deadline,
+                sla_date_warning=warning,
+                sla_warned=bool(warned),
+                escalation_level=level,
+                sla_status=sla_clock.status(now, warning, deadline),
+                sla_next_check=check or False,
+            )
+            order.write(vals)
+
+    @api.model
+    def _sla_ladders(self):
+        """{company id: {"levels": [level, ...], "delays": [hours, ...]}} of every
+        company's active escalation ladder, in order."""
+        ladders = {}
+        for level in (
+            self.env["service.dispatch.escalation.level"].sudo().search([("active", "=", True)])
+        ):
+            ladder = ladders.setdefault(level.company_id.id, {"levels": [], "delays": []})
+            ladder["levels"].append(level)
+            ladder["delays"].append(level.delay_hours)
+        return ladders
+
+    @api.model
+    def _cron_check_sla(self, batch_size=1000):
+        """The SLA job: the orders whose next check has come (an index range on
+        `sla_next_check`, nothing else is read), by batches: warnings, overdue status,
+        escalations level by level. Run as a scheduled action, it commits each batch
+        and stops when its time is up (the rest waits for the next run)."""
+        now = fields.Datetime.now()
+        orders_sudo = self.sudo()
+        due = [("sla_next_check", "<=", now)]
+        Cron = self.env["ir.cron"]
+        in_cron = bool(self.env.context.get("ir_cron_progress_id"))
+        if in_cron:
+            Cron._commit_progress(remaining=orders_sudo.search_count(due))
+        processed = 0
+        while True:
+            batch = orders_sudo.search_fetch(
+                due, SLA_JOB_FIELDS, order="sla_next_check, id", limit=batch_size
+            )
+            if not batch:
+                break
+            batch._sla_advance(now)
+            processed += len(batch)
+            if in_cron and Cron._commit_progress(len(batch)) <= 0:
+                break
+        return processed
+
+    def _sla_advance(self, now):
+        """Apply what is due at `now` to these orders (sudo): the warning, the status,
+        the ladder levels whose delay has passed; log and tell each in one go."""
+        orders = self.sudo()
+        ladders = self._sla_ladders()
+        Unit = self.env["service.org.unit"].sudo()
+        bases = orders.outlet_id | orders.unit_id
+        ancestry = {
+            unit.id: [int(p) for p in (unit.parent_path or "").split("/") if p] for unit in bases
+        }
+        units = Unit.browse({uid for ids in ancestry.values() for uid in ids})
+        units.fetch(["manager_ids", "supervisor_ids", "name"])
+        kind_labels = dict(self._fields["sla_deadline_kind"]._description_selection(self.env))
+        logs, bodies, told = [], {}, {}
+        for order in orders:
+            ladder = ladders.get(order.company_id.id, {"levels": [], "delays": []})
+            progress = sla_clock.advance(
+                now,
+                order.sla_date_warning,
+                order.sla_deadline,
+                order.sla_warned,
+                order.escalation_level,
+                ladder["delays"],
+            )
+            base = order.outlet_id or order.unit_id
+            kind_label = kind_labels.get(order.sla_deadline_kind, "")
+            deadline_text = (
+                format_datetime(self.env, order.sla_deadline) if order.sla_deadline else ""
+            )
+            lines, users = [], self.env["res.users"]
+            entry = {
+                "work_order_id": order.id,
+                "deadline_kind": order.sla_deadline_kind,
+                "deadline": order.sla_deadline,
+                "date": now,
+            }
+            if progress.warn:
+                recipients = base.manager_ids | base.supervisor_ids
+                users |= recipients
+                logs.append(dict(entry, kind="warning", unit_id=base.id, user_ids=recipients.ids))
+                lines.append(
+                    self.env._(
+                        "SLA warning: the deadline to %(kind)s (%(deadline)s) is near; "
+                        "%(unit)s is told.",
+                        kind=kind_label.lower(),
+                        deadline=deadline_text,
+                        unit=base.name,
+                    )
+                )
+            for index in progress.levels:
+                level = ladder["levels"][index]
+                unit = Unit.browse(sla_clock.unit_up(ancestry[base.id], level.levels_up))
+                recipients = unit.manager_ids | unit.supervisor_ids | level.user_ids
+                users |= recipients
+                logs.append(
+                    dict(
+                        entry,
+                        kind="escalation",
+                        level_id=level.id,
+                        unit_id=unit.id,
+                        user_ids=recipients.ids,
+                    )
+                )
+                lines.append(
+                    self.env._(
+                        "Overdue: the deadline to %(kind)s (%(deadline)s) has passed; "
+                        "escalated to %(unit)s (%(level)s).",
+                        kind=kind_label.lower(),
+                        deadline=deadline_text,
+                        unit=unit.name,
+                        level=level.name,
+                    )
+                )
+            if lines:
+                bodies[order.id] = "\n".join(lines)
+                told[order.id] = users.partner_id
+            vals = {"sla_next_check": progress.next_check or False}
+            if progress.status != order.sla_status:
+                vals["sla_status"] = progress.status
+            if progress.warn:
+                vals["sla_warned"] = True
+            if progress.level != order.escalation_level:
+                vals["escalation_level"] = progress.level
+            order.write(vals)
+        if logs:
+            self.env["service.dispatch.escalation"].sudo().create(logs)
+        if bodies:
+            orders.browse(list(bodies))._sla_notify(bodies, told)
+
+    def _sla_notify(self, bodies, partners):
+        """One chatter note per order ({order id: text}) in one batch, and an inbox
+        notification of it to each of its `partners` ({order id: res.partner})."""
+        messages = self._message_log_batch(bodies)
+        self.env["mail.notification"].sudo().create(
+            [
+                {
+                    "mail_message_id": message.id,
+                    "res_partner_id": partner.id,
+                    "notification_type": "inbox",
+                    "notification_status": "sent",
+                    "author_id": message.author_id.id,
+                }
+                for message in messages
+                for partner in partners.get(message.res_id, ())
+            ]
+        )
+
+
+# What the SLA job reads of a due order (one query with the due search).
+SLA_JOB_FIELDS = [
+    "sla_deadline",
+    "sla_deadline_kind",
+    "sla_date_warning",
+    "sla_warned",
+    "sla_status",
+    "escalation_level",
+    "outlet_id",
+    "unit_id",
+    "company_id",
+]
