@@ -10,3 +10,6 @@ from . import service_dispatch_technician
 from . import service_dispatch_work_order
 from . import service_dispatch_work_order_step
 from . import service_org_unit
+from . import res_company
+from . import res_config_settings
+from . import service_dispatch_web_submission
