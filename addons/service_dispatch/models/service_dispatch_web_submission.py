@@ -114,9 +114,7 @@ class ServiceDispatchWebSubmission(models.Model):
             vals["email"] = normalized
         if not vals["description"]:
             errors["description"] = self.env._("Please describe what you need.")
-        request_type = self._web_request_types().filtered(
-            lambda t: str(t.id) == vals["type_id"]
-        )
+        request_type = self._web_request_types().filtered(lambda t: str(t.id) == vals["type_id"])
         if not request_type:
             errors["type_id"] = self.env._("Please choose what you need.")
         vals["type_id"] = request_type

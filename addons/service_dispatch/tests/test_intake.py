@@ -151,7 +151,9 @@ class TestIntakePop(HttpCase, DispatchCommon):
     def test_pop_refuses_the_public(self):
         Intake = self.env["service.dispatch.intake"]
         before = Intake.search_count([])
-        response = self.url_open("/service_dispatch/intake?phone=13800139999", allow_redirects=False)
+        response = self.url_open(
+            "/service_dispatch/intake?phone=13800139999", allow_redirects=False
+        )
         self.assertIn(response.status_code, (302, 303))
         self.assertIn("/web/login", response.headers["Location"])
         self.assertEqual(Intake.search_count([]), before)

@@ -11,9 +11,7 @@ class TestWebForm(HttpCase, DispatchCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env["ir.config_parameter"].sudo().set_param(
-            "service_dispatch.web_form_rate_limit", "3"
-        )
+        cls.env["ir.config_parameter"].sudo().set_param("service_dispatch.web_form_rate_limit", "3")
         cls.company.service_dispatch_intake_unit_id = cls.branch_b
         cls.Request = cls.env["service.dispatch.request"]
 

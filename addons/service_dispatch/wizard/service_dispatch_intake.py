@@ -77,7 +77,9 @@ class ServiceDispatchIntake(models.TransientModel):
     priority = fields.Selection(PRIORITIES, default="0")
     description = fields.Text()
     outcome = fields.Text(help="What the customer was told (consultation) or what was recorded.")
-    request_id = fields.Many2one("service.dispatch.request", string="Recorded Request", readonly=True)
+    request_id = fields.Many2one(
+        "service.dispatch.request", string="Recorded Request", readonly=True
+    )
     request_state = fields.Selection(related="request_id.state", string="Request Status")
     request_work_order_ids = fields.One2many(
         related="request_id.work_order_ids", string="Work Order of the Request"
