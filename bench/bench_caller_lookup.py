@@ -78,7 +78,7 @@ key = env["res.users.apikeys"].with_user(agent)._generate(
     "rpc", "bench lookup", env.cr.now() + timedelta(hours=20))
 env.cr.commit()
 print("BENCH " + json.dumps({"key": key, "products": products.ids,
-                             "category": products[0].categ_id.id, "company": env.company.id}))
+                             "category": products[0].categ_id.id or None, "company": env.company.id}))
 """
 
 

@@ -156,4 +156,5 @@ class TestIntakePop(HttpCase, DispatchCommon):
         )
         self.assertIn(response.status_code, (302, 303))
         self.assertIn("/web/login", response.headers["Location"])
+        self.assertIn("redirect=", response.headers["Location"])  # back to the pop after login
         self.assertEqual(Intake.search_count([]), before)

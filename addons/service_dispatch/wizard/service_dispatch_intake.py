@@ -69,7 +69,6 @@ class ServiceDispatchIntake(models.TransientModel):
     # ------------------------------------------------------------ new request
     appliance_id = fields.Many2one(
         "service.dispatch.appliance",
-        string="Appliance",
         domain="[('partner_id', '=', partner_id)]",
     )
     type_id = fields.Many2one("service.dispatch.request.type", string="Request Type")
@@ -147,12 +146,6 @@ class ServiceDispatchIntake(models.TransientModel):
             self.appliance_id = False
 
     # ------------------------------------------------------------ actions
-    @api.model
-    def action_open_for_phone(self, phone):
-        """A new intake screen for `phone` (the telephony pop): its form action."""
-        intake = self.create({"phone": (phone or "").strip()})
-        return intake._form_action()
-
     def action_create_customer(self):
         """Quick-create of an unknown caller and their appliance, then back to the screen."""
         self.ensure_one()
