@@ -29,6 +29,7 @@ import time
 from datetime import datetime
 
 import harness as h
+from lxml import etree
 
 h.DB = "sqs_bench_lookup"
 MODULES = ("service_dispatch", "sqs_bench_lookup")
@@ -77,8 +78,8 @@ for number in SAMPLES[:10]:  # some history for the screen to show
 key = env["res.users.apikeys"].with_user(agent)._generate(
     "rpc", "bench lookup", env.cr.now() + timedelta(hours=20))
 env.cr.commit()
-print("BENCH " + json.dumps({"key": key, "products": products.ids,
-                             "category": products[0].categ_id.id or None, "company": env.company.id}))
+print("BENCH " + json.dumps({"key": key, "products": products.ids, "company": env.company.id,
+                             "category": products[0].categ_id.id or None}))
 """
 
 
@@ -128,32 +129,47 @@ def bulk_insert(data: dict) -> str:
     return f"bulk-inserted by SQL in {time.perf_counter() - started:.0f} s"
 
 
-def screen_spec() -> dict:
-    """The fields the intake form reads back from its onchange (as the web client asks)."""
-    name = {"fields": {"display_name": {}}}
-    lists = {
-        "appliance_ids": ["serial_number", "purchase_date", "warranty_end",
-                          "is_under_warranty", ("product_id", name)],
-        "open_request_ids": ["name", "create_date", "state", ("type_id", name),
-                             ("appliance_id", name)],
-        "work_order_ids": ["name", "create_date", "service_type", "state",
-                           ("appliance_id", name)],
-        "complaint_ids": ["name", "create_date", "description", "state"],
-    }  # fmt: skip
-    spec = {f: {} for f in ("phone", "phone_e164", "phone_error", "serial_number",
-                            "serial_error", "caller_count", "member_tier", "member_number",
-                            "is_unknown_caller", "path", "priority", "request_state")}  # fmt: skip
-    spec |= dict.fromkeys(("partner_id", "appliance_id", "type_id", "request_id"), name)
-    for field, subfields in lists.items():
-        fields = {f if isinstance(f, str) else f[0]: {} if isinstance(f, str) else f[1]
-                  for f in subfields}  # fmt: skip
-        spec[field] = {"fields": fields}
-    return spec
+class Json2(h.Client):
+    """JSON-2: the body is the named arguments, the reply the bare result."""
+
+    def json2(self, path: str, body: dict):
+        status, data = self.post(path, json.dumps(body).encode())
+        if status != 200:
+            raise h.RpcError(f"HTTP {status}: {data[:300]!r}")
+        return json.loads(data)
 
 
-SPEC = screen_spec()
+def screen_spec(client: Json2) -> dict:
+    """The fields spec of the intake form's onchange, built from its arch as the web client
+    builds it: every field of the form, many2ones with their display name, the lists with
+    their columns."""
+    views = client.json2(f"/json/2/{INTAKE}/get_views", {"views": [[False, "form"]]})
+    models = views["models"]
+
+    def spec_of(node, model: str) -> dict:
+        spec = {}
+        for field in node.iter("field"):
+            if any(parent.tag == "field" for parent in field.iterancestors()):
+                continue  # a column of a list below: read with its list
+            name, ftype = field.get("name"), models[model]["fields"][field.get("name")]["type"]
+            if ftype == "many2one":
+                spec[name] = {"fields": {"display_name": {}}}
+            elif ftype in ("one2many", "many2many"):
+                sub = field.find("list")
+                relation = models[model]["fields"][name]["relation"]
+                spec[name] = {"fields": spec_of(sub, relation) if sub is not None else
+                              {"display_name": {}}}  # fmt: skip
+            else:
+                spec[name] = {}
+        return spec
+
+    return spec_of(etree.fromstring(views["views"]["form"]["arch"]), INTAKE)
+
+
+INTAKE = "service.dispatch.intake"
+SPEC: dict = {}  # screen_spec(), once the server runs
 VARIANTS = {  # name: (path, body for number i, check of the result)
-    "screen": ("/json/2/service.dispatch.intake/onchange",
+    "screen": (f"/json/2/{INTAKE}/onchange",
                lambda n: {"values": {"phone": n}, "field_names": ["phone"], "fields_spec": SPEC},
                lambda r, pid: r["value"]["partner_id"]["id"] == pid),
     "lookup_caller": ("/json/2/res.partner/service_lookup_caller",
@@ -168,16 +184,6 @@ VARIANTS = {  # name: (path, body for number i, check of the result)
                       lambda r, pid: r == [pid]),
 }  # fmt: skip
 CALLS = {"screen": 60, "lookup_caller": 60, "sql": 60, "ilike": 6, "mobile_search": 30}
-
-
-class Json2(h.Client):
-    """JSON-2: the body is the named arguments, the reply the bare result."""
-
-    def json2(self, path: str, body: dict):
-        status, data = self.post(path, json.dumps(body).encode())
-        if status != 200:
-            raise h.RpcError(f"HTTP {status}: {data[:300]!r}")
-        return json.loads(data)
 
 
 def run_variant(client: Json2, name: str, samples: list[tuple[str, int]], calls: int):
@@ -195,7 +201,7 @@ def run_variant(client: Json2, name: str, samples: list[tuple[str, int]], calls:
 
 def baseline_query() -> str:
     """LOOKUP_SQL of the baseline addon (the very query its JSON-2 method runs)."""
-    path = h.ROOT / "bench" / "addons" / "sqs_bench_lookup" / "models" / "sqs_bench_lookup.py"
+    path = h.ROOT / "bench" / "addons" / "sqs_bench_lookup" / "lookup_sql.py"
     spec = importlib.util.spec_from_file_location("sqs_bench_lookup_query", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -248,6 +254,7 @@ def run(args) -> tuple[str, bool]:
                            "(SELECT count(*) FROM service_dispatch_appliance)")[0]  # fmt: skip
         with h.Server(workers=2) as server:
             client = Json2(server.port, data["key"])
+            SPEC.update(screen_spec(client))
             for name in VARIANTS:  # warm-up (both workers), not measured
                 run_variant(client, name, samples, 4 if name == "ilike" else 20)
             offsets = {}

@@ -227,18 +227,28 @@ class ServiceDispatchIntake(models.TransientModel):
         if not partner:
             return history
         partner_domain = [("partner_id", "=", partner.id)]
+        # search_fetch: each list in one query, with the columns the screen shows.
         if Appliance.has_access("read"):
-            history["appliances"] = Appliance.search(partner_domain)
+            history["appliances"] = Appliance.search_fetch(
+                partner_domain, ["product_id", "serial_number", "purchase_date", "warranty_end"]
+            )
         if Request.has_access("read"):
-            requests = Request.search(partner_domain, order="id desc")
+            requests = Request.search_fetch(
+                partner_domain,
+                ["name", "create_date", "type_id", "appliance_id", "state", "description"],
+                order="id desc",
+            )
             complaint = self.env.ref(COMPLAINT_TYPE, raise_if_not_found=False)
             history["open_requests"] = requests.filtered(
                 lambda r: r.state in ("open", "in_progress")
             )
             history["complaints"] = requests.filtered(lambda r: r.type_id == complaint)
         if WorkOrder.has_access("read"):
-            history["work_orders"] = WorkOrder.search(
-                partner_domain, order="id desc", limit=PAST_WORK_ORDERS
+            history["work_orders"] = WorkOrder.search_fetch(
+                partner_domain,
+                ["name", "create_date", "service_type", "appliance_id", "state"],
+                order="id desc",
+                limit=PAST_WORK_ORDERS,
             )
         return history
 

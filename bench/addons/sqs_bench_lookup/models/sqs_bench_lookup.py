@@ -1,13 +1,6 @@
 from odoo import api, models
 
-LOOKUP_SQL = """
-SELECT p.id, p.name, p.service_member_tier, p.service_member_number,
-       a.id, a.serial_number, a.product_id, a.purchase_date::text, a.warranty_end::text
-  FROM res_partner p
-  LEFT JOIN service_dispatch_appliance a ON a.partner_id = p.id AND a.active
- WHERE p.phone_sanitized = %s AND p.active
- ORDER BY p.id, a.id
-"""
+from ..lookup_sql import LOOKUP_SQL
 
 
 class SqsBenchLookup(models.AbstractModel):
