@@ -35,6 +35,9 @@
         "views/service_dispatch_request_views.xml",
         "views/res_partner_views.xml",
         "views/product_template_views.xml",
+        "wizard/service_dispatch_intake_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/service_dispatch_web_form_templates.xml",
         "views/service_dispatch_menus.xml",
     ],
     "demo": [

@@ -13,3 +13,6 @@ from . import service_org_unit
 from . import service_dispatch_sla_policy
 from . import service_dispatch_escalation_level
 from . import service_dispatch_escalation
+from . import res_company
+from . import res_config_settings
+from . import service_dispatch_web_submission

@@ -7,3 +7,5 @@ from . import test_work_order
 from . import test_views
 from . import test_work_order_flow
 from . import test_sla
+from . import test_intake
+from . import test_web_form

@@ -1,0 +1,2 @@
+from . import intake
+from . import web_form

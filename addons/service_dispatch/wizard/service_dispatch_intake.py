@@ -1,0 +1,287 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..models.service_dispatch_request_type import PRIORITIES
+
+COMPLAINT_TYPE = "service_dispatch.request_type_complaint"
+PAST_WORK_ORDERS = 20  # as res.partner._service_caller_card
+
+
+class ServiceDispatchIntake(models.TransientModel):
+    """The agent's one screen for a call (来电受理).
+
+    The caller's number (typed, or given by the telephony system through
+    `/service_dispatch/intake?phone=`) or a scanned serial number finds the customer;
+    the screen then shows their member status, appliances, open requests, past work
+    orders and complaints, read as the agent (record rules apply). An unknown number
+    gets a quick-create of the customer and their appliance; then the request is
+    recorded (and its work order created, or it is closed with its outcome) here.
+    """
+
+    _name = "service.dispatch.intake"
+    _description = "Call Intake"
+    _rec_name = "phone"
+
+    # ------------------------------------------------------------ lookup
+    phone = fields.Char(string="Caller Number")
+    phone_e164 = fields.Char(string="Number", compute="_compute_phone_e164")
+    phone_error = fields.Char(compute="_compute_phone_e164")
+    serial_number = fields.Char(help="Scan or type a serial number to find its owner.")
+    serial_error = fields.Char(readonly=True)
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Customer",
+        compute="_compute_partner_id",
+        compute_sudo=False,
+        store=True,
+        readonly=False,
+    )
+    caller_count = fields.Integer(compute="_compute_partner_id", store=True, compute_sudo=False)
+    member_tier = fields.Selection(related="partner_id.service_member_tier")
+    member_number = fields.Char(related="partner_id.service_member_number")
+    is_unknown_caller = fields.Boolean(compute="_compute_is_unknown_caller")
+
+    # ------------------------------------------------------------ history (as the agent)
+    appliance_ids = fields.Many2many(
+        "service.dispatch.appliance", compute="_compute_history", string="Appliances"
+    )
+    open_request_ids = fields.Many2many("service.dispatch.request", compute="_compute_history")
+    work_order_ids = fields.Many2many(
+        "service.dispatch.work.order", compute="_compute_history", string="Past Work Orders"
+    )
+    complaint_ids = fields.Many2many(
+        "service.dispatch.request",
+        compute="_compute_history",
+        string="Past Complaints",
+    )
+
+    # ------------------------------------------------------------ quick-create
+    new_name = fields.Char(string="Customer Name")
+    new_street = fields.Char(string="Street")
+    new_city = fields.Char(string="City")
+    new_district = fields.Char(string="District")
+    new_zip = fields.Char(string="ZIP")
+    new_state_id = fields.Many2one("res.country.state", string="State")
+    new_product_id = fields.Many2one("product.product", string="Product")
+    new_serial_number = fields.Char(string="Appliance Serial Number")
+    new_purchase_date = fields.Date(string="Purchase Date")
+
+    # ------------------------------------------------------------ new request
+    appliance_id = fields.Many2one(
+        "service.dispatch.appliance",
+        domain="[('partner_id', '=', partner_id)]",
+    )
+    type_id = fields.Many2one("service.dispatch.request.type", string="Request Type")
+    path = fields.Selection(related="type_id.path")
+    priority = fields.Selection(PRIORITIES, default="0")
+    description = fields.Text()
+    outcome = fields.Text(help="What the customer was told (consultation) or what was recorded.")
+    request_id = fields.Many2one(
+        "service.dispatch.request", string="Recorded Request", readonly=True
+    )
+    request_state = fields.Selection(related="request_id.state", string="Request Status")
+    request_work_order_ids = fields.One2many(
+        related="request_id.work_order_ids", string="Work Order of the Request"
+    )
+
+    # ------------------------------------------------------------ computes
+    @api.depends("phone")
+    def _compute_phone_e164(self):
+        for intake in self:
+            intake.phone_e164 = intake.phone_error = False
+            if intake.phone and intake.phone.strip():
+                try:
+                    intake.phone_e164 = self.env.company._service_phone_e164(intake.phone)
+                except ValidationError as error:
+                    intake.phone_error = error.args[0]
+
+    @api.depends("phone")
+    def _compute_partner_id(self):
+        Partner = self.env["res.partner"]
+        for intake in self:
+            callers = Partner.browse()
+            if intake.phone_e164:
+                callers = intake._find_callers(intake.phone_e164)
+            intake.caller_count = len(callers)
+            if callers or intake.phone_e164:
+                intake.partner_id = callers[:1]
+
+    @api.depends("phone_e164", "partner_id")
+    def _compute_is_unknown_caller(self):
+        for intake in self:
+            intake.is_unknown_caller = bool(intake.phone_e164 and not intake.partner_id)
+
+    @api.depends("partner_id")
+    def _compute_history(self):
+        for intake in self:
+            history = intake._caller_history(intake.partner_id)
+            intake.appliance_ids = history["appliances"]
+            intake.open_request_ids = history["open_requests"]
+            intake.work_order_ids = history["work_orders"]
+            intake.complaint_ids = history["complaints"]
+
+    # ------------------------------------------------------------ onchange
+    @api.onchange("serial_number")
+    def _onchange_serial_number(self):
+        """A scanned serial number finds its owner (and preselects the appliance)."""
+        self.serial_error = False
+        serial = (self.serial_number or "").strip()
+        if not serial:
+            return
+        appliance = self._find_appliance(serial)
+        if not appliance:
+            self.serial_error = self.env._("No appliance with serial number %s.", serial)
+            return
+        self.partner_id = appliance.partner_id
+        self.appliance_id = appliance
+
+    @api.onchange("type_id")
+    def _onchange_type_id(self):
+        if self.type_id:
+            self.priority = self.type_id.default_priority
+
+    @api.onchange("partner_id")
+    def _onchange_partner_id(self):
+        if self.appliance_id and self.appliance_id.partner_id != self.partner_id:
+            self.appliance_id = False
+
+    # ------------------------------------------------------------ actions
+    def action_create_customer(self):
+        """Quick-create of an unknown caller and their appliance, then back to the screen."""
+        self.ensure_one()
+        if self.partner_id:
+            raise UserError(self.env._("The caller is already a known customer."))
+        if not self.phone_e164:
+            raise UserError(self.phone_error or self.env._("Type the caller's number first."))
+        if not (self.new_name or "").strip():
+            raise UserError(self.env._("Give the customer's name."))
+        if bool(self.new_product_id) != bool((self.new_serial_number or "").strip()):
+            raise UserError(
+                self.env._("To register the appliance, give both its product and serial number.")
+            )
+        partner = self.env["res.partner"].create(self._prepare_partner_vals())
+        appliance = self.env["service.dispatch.appliance"]
+        if self.new_product_id:
+            appliance = appliance.create(
+                {
+                    "partner_id": partner.id,
+                    "product_id": self.new_product_id.id,
+                    "serial_number": self.new_serial_number,
+                    "purchase_date": self.new_purchase_date,
+                }
+            )
+        self.write({"partner_id": partner.id, "appliance_id": appliance.id})
+        return True
+
+    def action_record_request(self):
+        """Record the caller's request (channel phone, taken by the agent); a work order
+        request gets its work order, a request closed at intake is closed with the
+        outcome."""
+        self.ensure_one()
+        if not self.partner_id:
+            raise UserError(self.env._("Find or create the customer first."))
+        if not self.type_id:
+            raise UserError(self.env._("Choose the request type."))
+        if self.type_id.path == "close_at_intake" and not (self.outcome or "").strip():
+            raise UserError(
+                self.env._("A %(type)s is closed at intake: say what its outcome is.",
+                           type=self.type_id.name)
+            )  # fmt: skip
+        request = self.env["service.dispatch.request"].create(self._prepare_request_vals())
+        if request.type_id.path == "work_order" and not request.work_order_ids:
+            request.action_create_work_order()
+        elif request.type_id.path == "close_at_intake":
+            request.action_close(self.outcome)
+        self.request_id = request
+        return True
+
+    def action_new_call(self):
+        """A blank screen for the next call."""
+        return self.create({})._form_action()
+
+    # ------------------------------------------------------------ business
+    def _find_callers(self, e164):
+        """The customers calling from `e164` that the user may read, members first."""
+        return self.env["res.partner"].search(
+            [("phone_sanitized", "=", e164)], order="service_is_member desc, id"
+        )
+
+    def _find_appliance(self, serial):
+        return self.env["service.dispatch.appliance"].search(
+            [("serial_number", "=", serial)], limit=1
+        )
+
+    @api.model
+    def _caller_history(self, partner):
+        """What the agent sees of `partner`: appliances, open requests, past work orders,
+        past complaints. Searched as the current user, so record rules apply."""
+        Appliance = self.env["service.dispatch.appliance"]
+        Request = self.env["service.dispatch.request"]
+        WorkOrder = self.env["service.dispatch.work.order"]
+        history = {
+            "appliances": Appliance,
+            "open_requests": Request,
+            "work_orders": WorkOrder,
+            "complaints": Request,
+        }
+        if not partner:
+            return history
+        partner_domain = [("partner_id", "=", partner.id)]
+        # search_fetch: each list in one query, with the columns the screen shows.
+        if Appliance.has_access("read"):
+            history["appliances"] = Appliance.search_fetch(
+                partner_domain, ["product_id", "serial_number", "purchase_date", "warranty_end"]
+            )
+        if Request.has_access("read"):
+            requests = Request.search_fetch(
+                partner_domain,
+                ["name", "create_date", "type_id", "appliance_id", "state", "description"],
+                order="id desc",
+            )
+            complaint = self.env.ref(COMPLAINT_TYPE, raise_if_not_found=False)
+            history["open_requests"] = requests.filtered(
+                lambda r: r.state in ("open", "in_progress")
+            )
+            history["complaints"] = requests.filtered(lambda r: r.type_id == complaint)
+        if WorkOrder.has_access("read"):
+            history["work_orders"] = WorkOrder.search_fetch(
+                partner_domain,
+                ["name", "create_date", "service_type", "appliance_id", "state"],
+                order="id desc",
+                limit=PAST_WORK_ORDERS,
+            )
+        return history
+
+    def _prepare_partner_vals(self):
+        self.ensure_one()
+        return {
+            "name": self.new_name.strip(),
+            "phone": self.phone_e164,
+            "street": self.new_street,
+            "city": self.new_city,
+            "service_district": self.new_district,
+            "zip": self.new_zip,
+            "state_id": self.new_state_id.id,
+            "country_id": (self.new_state_id.country_id or self.env.company.country_id).id,
+        }
+
+    def _prepare_request_vals(self):
+        self.ensure_one()
+        return {
+            "partner_id": self.partner_id.id,
+            "appliance_id": self.appliance_id.id,
+            "type_id": self.type_id.id,
+            "priority": self.priority or self.type_id.default_priority,
+            "description": self.description,
+            "channel": "phone",
+            "phone": self.phone_e164 or False,
+            "user_id": self.env.uid,
+        }
+
+    def _form_action(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "service_dispatch.service_dispatch_intake_action"
+        )
+        action["res_id"] = self.id
+        return action

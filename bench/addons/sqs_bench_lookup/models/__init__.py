@@ -1,0 +1,1 @@
+from . import sqs_bench_lookup
