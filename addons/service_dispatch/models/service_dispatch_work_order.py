@@ -540,23 +540,26 @@ SELECT id, name, area_id, level_rank, workload, distance_km
 
     def _dispatch_reason(self, candidate, area):
         """Why a candidate ranks where it does, in the user's language."""
-        _ = self.env._
         if area:
             coverage = {
-                "postcode": lambda: _("Covers postcode %(area)s", area=area.zip_prefix),
-                "district": lambda: _("Covers district %(area)s", area=area.district),
-                "city": lambda: _("Covers city %(area)s", area=area.city),
-                "region": lambda: _("Covers region %(area)s", area=area.state_id.name),
+                "postcode": lambda: self.env._("Covers postcode %(area)s", area=area.zip_prefix),
+                "district": lambda: self.env._("Covers district %(area)s", area=area.district),
+                "city": lambda: self.env._("Covers city %(area)s", area=area.city),
+                "region": lambda: self.env._("Covers region %(area)s", area=area.state_id.name),
             }[area.level]()
         else:
-            coverage = _("Outside its service areas")
+            coverage = self.env._("Outside its service areas")
         distance = candidate["distance_km"]
         workload = candidate["workload"]
         return dispatch_ranking.join_reason(
             [
                 coverage,
-                _("%(distance)s km", distance=f"{distance:.1f}") if distance is not False else "",
-                _("1 open order") if workload == 1 else _("%(count)s open orders", count=workload),
+                self.env._("%(distance)s km", distance=f"{distance:.1f}")
+                if distance is not False
+                else "",
+                self.env._("1 open order")
+                if workload == 1
+                else self.env._("%(count)s open orders", count=workload),
             ]
         )
 

@@ -190,7 +190,7 @@ class TestDispatchRanking(DispatchCommon):
     def _wizard(self, order, user=None):
         action = order.with_user(user or self.dispatcher_a).action_open_dispatch()
         Wizard = self.env[action["res_model"]].with_user(user or self.dispatcher_a)
-        return Form(Wizard.with_context(action["context"]))
+        return Form(Wizard.with_context(**action["context"]))
 
     def test_override_needs_a_reason_and_is_logged(self):
         self._area(self.outlet_a1, zip_prefix="200120")
