@@ -26,6 +26,7 @@
         "views/service_dispatch_appliance_views.xml",
         "views/service_dispatch_work_order_step_views.xml",
         "wizard/service_dispatch_work_order_transition_views.xml",
+        "wizard/service_dispatch_work_order_dispatch_views.xml",
         "views/service_dispatch_work_order_views.xml",
         "views/service_dispatch_sla_policy_views.xml",
         "views/service_dispatch_escalation_level_views.xml",

@@ -137,7 +137,7 @@ class ServiceDispatchRequest(models.Model):
         requests = super().create(vals_list)
         auto = requests.filtered(lambda r: r.type_id.auto_work_order)
         if auto:
-            auto._create_work_orders()
+            auto._create_work_orders()._dispatch_best_available()
         return requests
 
     def write(self, vals):

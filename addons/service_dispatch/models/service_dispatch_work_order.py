@@ -3,9 +3,9 @@ from datetime import timedelta
 import pytz
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import format_datetime
+from odoo.tools import SQL, format_datetime
 
-from ..tools import sla_clock, work_order_flow
+from ..tools import dispatch_ranking, sla_clock, work_order_flow
 from ..tools.work_order_flow import OPEN_STATES, STEPS_NEEDING_NOTE, WORK_ORDER_STATES
 from .service_dispatch_request_type import SERVICE_TYPES
 
@@ -238,20 +238,48 @@ class ServiceDispatchWorkOrder(models.Model):
     # ------------------------------------------------------------ steps
     def action_dispatch(self, outlet_id, technician_id=False, note=None):
         """Send the orders to an outlet (dispatchers, within their scope). A refused
-        order comes back here; the outlet's parent centre follows the order."""
+        order comes back here; the outlet's parent centre follows the order and is
+        notified."""
         self._check_dispatcher()
         outlet = self.env["service.org.unit"].browse(outlet_id).exists()
         if not outlet or outlet.unit_type != "outlet":
             raise UserError(self.env._("Dispatch a work order to an outlet."))
-        values = {"outlet_id": outlet.id, "technician_id": False}
+        technician = False
         if technician_id:
-            values["technician_id"] = self._checked_technician(technician_id, outlet).id
-        self._run_step("dispatch", note, values)
-        parent_partners = outlet.sudo().parent_id.manager_ids.partner_id
-        if parent_partners:
-            for order in self:
-                order.sudo().message_subscribe(partner_ids=parent_partners.ids)
+            technician = self._checked_technician(technician_id, outlet)
+        self._dispatch_to(outlet, technician, note)
         return True
+
+    def action_dispatch_best(self, note=None):
+        """Dispatch each order to its top candidate: the best ranked outlet covering its
+        address (dispatchers, within their scope; for request types that dispatch at
+        once and for integrators). UserError when no outlet covers an order."""
+        self._check_dispatcher()
+        for order in self:
+            outlet = order._best_outlet()
+            if not outlet:
+                raise UserError(
+                    self.env._(
+                        "No outlet taking work covers the address of %(order)s: choose one "
+                        "with the Dispatch button.",
+                        order=order.name,
+                    )
+                )
+            order._dispatch_to(outlet, note=note)
+        return True
+
+    def action_open_dispatch(self):
+        """The Dispatch dialog: the ranked candidates, the first preselected."""
+        self.ensure_one()
+        self._check_dispatcher()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Dispatch %(order)s", order=self.name),
+            "res_model": "service.dispatch.work.order.dispatch",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_work_order_id": self.id},
+        }
 
     def action_accept(self, technician_id=False, note=None):
         """The outlet takes the job, optionally naming the technician."""
@@ -425,6 +453,224 @@ class ServiceDispatchWorkOrder(models.Model):
         """The steps' labels in the user's language."""
         Step = self.env["service.dispatch.work.order.step"]
         return dict(Step._fields["step"]._description_selection(self.env))
+
+    # ------------------------------------------------------------ dispatch choice
+    def get_dispatch_candidates(self, limit=10):
+        """The outlets this order may go to, best first (see _dispatch_candidates); for
+        the Dispatch dialog, integrators and RPC clients."""
+        return self._dispatch_candidates(limit=limit)
+
+    def _dispatch_candidates(self, limit=10):
+        """Rank the outlets that may take this order, in one query.
+
+        Candidates: the company's active outlets taking work (not suspended) in the
+        subtree of the order's service unit, with the skill for the appliance's product
+        category (a skill covers its sub-categories; no skills: every category). Ranked
+        by the most specific service area covering the address (postcode > district >
+        city > region; outlets covering nothing come last), then by distance (when the
+        address and the outlet have coordinates), then by open workload, then id.
+
+        The caller must be an agent who reads the order; outlets are ranked as
+        superuser (a dispatcher need not read every outlet). Returns dicts: rank,
+        outlet_id, outlet_name, level (False: not covered), area_id, distance_km (False:
+        unknown), workload, reason.
+        """
+        self.ensure_one()
+        if not self.env.su:
+            if not self.env.user.has_group(AGENT):
+                raise AccessError(self.env._("Only agents and dispatchers rank outlets."))
+            self.check_access("read")
+        self.env.flush_all()
+        self.env.cr.execute(self._dispatch_candidates_query(limit))
+        rows = self.env.cr.dictfetchall()
+        areas = (
+            self.env["service.dispatch.service.area"]
+            .sudo()
+            .browse([row["area_id"] for row in rows if row["area_id"]])
+        )
+        areas.fetch(["level", "state_id", "city", "district", "zip_prefix"])
+        candidates = []
+        for rank, row in enumerate(rows, 1):
+            area = areas.browse(row["area_id"])
+            distance = row["distance_km"]
+            candidate = {
+                "rank": rank,
+                "outlet_id": row["id"],
+                "outlet_name": row["name"],
+                "level": area.level or False,
+                "area_id": area.id or False,
+                "distance_km": round(distance, 2) if distance is not None else False,
+                "workload": row["workload"],
+            }
+            candidate["reason"] = self._dispatch_reason(candidate, area)
+            candidates.append(candidate)
+        return candidates
+
+    def _dispatch_candidates_query(self, limit):
+        """The ranking query (see _dispatch_candidates). Unknown coordinates are 0/0;
+        names compare lower-cased and trimmed, postcodes by prefix without spaces."""
+        return SQL(
+            """
+WITH target AS (
+    SELECT wo.company_id,
+           unit.parent_path AS unit_path,
+           categ.parent_path AS categ_path,
+           coalesce(addr.country_id, state.country_id) AS country_id,
+           addr.state_id,
+           nullif(lower(trim(addr.city)), '') AS city,
+           nullif(lower(trim(addr.service_district)), '') AS district,
+           nullif(upper(replace(addr.zip, ' ', '')), '') AS zip,
+           CASE WHEN coalesce(addr.partner_latitude, 0) <> 0
+                  OR coalesce(addr.partner_longitude, 0) <> 0
+                THEN radians(addr.partner_latitude::float8) END AS phi,
+           radians(coalesce(addr.partner_longitude, 0)::float8) AS lambda
+      FROM service_dispatch_work_order wo
+      JOIN service_org_unit unit ON unit.id = wo.unit_id
+      JOIN res_partner addr ON addr.id = coalesce(wo.address_id, wo.partner_id)
+ LEFT JOIN res_country_state state ON state.id = addr.state_id
+ LEFT JOIN product_product product ON product.id = wo.product_id
+ LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
+ LEFT JOIN product_category categ ON categ.id = tmpl.categ_id
+     WHERE wo.id = %(order_id)s
+), outlet AS (
+    SELECT unit.id, unit.name,
+           CASE WHEN coalesce(partner.partner_latitude, 0) <> 0
+                  OR coalesce(partner.partner_longitude, 0) <> 0
+                THEN radians(partner.partner_latitude::float8) END AS phi,
+           radians(coalesce(partner.partner_longitude, 0)::float8) AS lambda
+      FROM target
+      JOIN service_org_unit unit
+        ON unit.company_id = target.company_id
+       AND unit.parent_path LIKE target.unit_path || '%%'
+ LEFT JOIN res_partner partner ON partner.id = unit.partner_id
+     WHERE unit.unit_type = 'outlet'
+       AND unit.active
+       AND unit.dispatch_status = 'active'
+       AND (target.categ_path IS NULL
+            OR NOT EXISTS (SELECT FROM service_org_unit_skill_category_rel skill
+                            WHERE skill.unit_id = unit.id)
+            OR EXISTS (SELECT FROM service_org_unit_skill_category_rel skill
+                         JOIN product_category categ ON categ.id = skill.category_id
+                        WHERE skill.unit_id = unit.id
+                          AND target.categ_path LIKE categ.parent_path || '%%'))
+), coverage AS (
+    SELECT DISTINCT ON (area.outlet_id)
+           area.outlet_id, area.id AS area_id,
+           array_position(%(levels)s::varchar[], area.level) AS level_rank
+      FROM target
+      JOIN service_dispatch_service_area area
+        ON area.outlet_id IN (SELECT id FROM outlet)
+     WHERE (target.country_id IS NULL OR area.country_id = target.country_id)
+       AND (area.state_id IS NULL OR area.state_id = target.state_id)
+       AND (area.city IS NULL OR lower(trim(area.city)) = target.city)
+       AND (area.district IS NULL OR lower(trim(area.district)) = target.district)
+       AND (area.zip_prefix IS NULL
+            OR left(target.zip, length(area.zip_prefix)) = upper(area.zip_prefix))
+  ORDER BY area.outlet_id, level_rank DESC, area.id
+), workload AS (
+    SELECT wo.outlet_id, count(*) AS open_count
+      FROM service_dispatch_work_order wo
+     WHERE wo.outlet_id IN (SELECT id FROM outlet)
+       AND wo.state = ANY(%(open_states)s::varchar[])
+  GROUP BY wo.outlet_id
+), ranked AS (
+    SELECT outlet.id, outlet.name, coverage.area_id, coverage.level_rank,
+           coalesce(workload.open_count, 0) AS workload,
+           CASE WHEN target.phi IS NOT NULL AND outlet.phi IS NOT NULL THEN
+                2 * %(radius)s * asin(least(1, sqrt(
+                    power(sin((outlet.phi - target.phi) / 2), 2)
+                    + cos(target.phi) * cos(outlet.phi)
+                      * power(sin((outlet.lambda - target.lambda) / 2), 2))))
+           END AS distance_km
+      FROM outlet
+CROSS JOIN target
+ LEFT JOIN coverage ON coverage.outlet_id = outlet.id
+ LEFT JOIN workload ON workload.outlet_id = outlet.id
+)
+SELECT id, name, area_id, level_rank, workload, distance_km
+  FROM ranked
+ ORDER BY level_rank DESC NULLS LAST, distance_km ASC NULLS LAST, workload ASC, id
+ LIMIT %(limit)s
+""",
+            order_id=self.id,
+            levels=list(dispatch_ranking.LEVELS),
+            open_states=sorted(OPEN_STATES),
+            radius=dispatch_ranking.EARTH_RADIUS_KM,
+            limit=limit,
+        )
+
+    def _dispatch_reason(self, candidate, area):
+        """Why a candidate ranks where it does, in the user's language."""
+        if area:
+            coverage = {
+                "postcode": lambda: self.env._("Covers postcode %(area)s", area=area.zip_prefix),
+                "district": lambda: self.env._("Covers district %(area)s", area=area.district),
+                "city": lambda: self.env._("Covers city %(area)s", area=area.city),
+                "region": lambda: self.env._("Covers region %(area)s", area=area.state_id.name),
+            }[area.level]()
+        else:
+            coverage = self.env._("Outside its service areas")
+        distance = candidate["distance_km"]
+        workload = candidate["workload"]
+        return dispatch_ranking.join_reason(
+            [
+                coverage,
+                self.env._("%(distance)s km", distance=f"{distance:.1f}")
+                if distance is not False
+                else "",
+                self.env._("1 open order")
+                if workload == 1
+                else self.env._("%(count)s open orders", count=workload),
+            ]
+        )
+
+    def _best_outlet(self):
+        """The top candidate: the best ranked outlet covering the address, if any."""
+        self.ensure_one()
+        candidates = self._dispatch_candidates(limit=1)
+        if candidates and candidates[0]["level"]:
+            return self.env["service.org.unit"].browse(candidates[0]["outlet_id"])
+        return self.env["service.org.unit"]
+
+    def _dispatch_best_available(self):
+        """Automatic dispatch (request types creating work orders at once): each order
+        goes to its top candidate when one exists; the others wait for a dispatcher.
+        Called as superuser by the request's creation."""
+        for order in self:
+            outlet = order.sudo()._best_outlet()
+            if outlet:
+                order._dispatch_to(
+                    outlet,
+                    note=self.env._(
+                        "Dispatched at once to the best candidate (request type %(type)s).",
+                        type=order.request_id.type_id.name,
+                    ),
+                )
+
+    def _dispatch_to(self, outlet, technician=False, note=None):
+        """Take the dispatch step to `outlet` (the caller checked who may): the trail,
+        and the outlet's parent centre (its managers and supervisors) follows the order
+        and is notified, one message per order."""
+        values = {"outlet_id": outlet.id, "technician_id": technician.id if technician else False}
+        self._run_step("dispatch", note, values)
+        centre = outlet.sudo().parent_id
+        partners = (centre.manager_ids | centre.supervisor_ids).partner_id
+        if not partners:
+            return
+        for order in self.sudo():
+            order.message_subscribe(partner_ids=partners.ids)
+            order.message_post(
+                body=self.env._(
+                    "%(order)s dispatched to %(outlet)s (%(centre)s).",
+                    order=order.name,
+                    outlet=outlet.display_name,
+                    centre=centre.display_name,
+                ),
+                partner_ids=partners.ids,
+                author_id=self.env.user.partner_id.id,
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+            )
 
     # ------------------------------------------------------------ business
     def _service_card(self):

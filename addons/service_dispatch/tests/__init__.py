@@ -9,3 +9,4 @@ from . import test_work_order_flow
 from . import test_sla
 from . import test_intake
 from . import test_web_form
+from . import test_dispatch_ranking
