@@ -174,6 +174,8 @@ def _flush_tracking(env):
 def _walk(order, trail, rng):
     for step in trail:
         if step == "dispatch":
+            if order.state == "dispatched":
+                continue  # its request type dispatched it to the best outlet already
             # The best candidate most of the time; now and then the dispatcher's choice.
             candidates = order._dispatch_candidates()
             if not candidates:
@@ -234,3 +236,8 @@ def _backdate(env, ages):
             [age, now, request.id, orders.ids],
         )
     env.invalidate_all()
+    # Deadlines count from the new creation dates; the deadline job then warns and
+    # escalates what is late, as it would have over those weeks.
+    orders = env["service.dispatch.work.order"].search([])
+    orders._sla_refresh()
+    env["service.dispatch.work.order"]._cron_check_sla()
