@@ -31,8 +31,7 @@ class ResPartner(models.Model):
     )
     service_member_number = fields.Char(string="Member Number", copy=False, tracking=True)
     service_district = fields.Char(
-        string="District",
-        help="The district (区/县) of the address: outlets' service areas name it.",
+        string="District", help="The district (区/县) of the address: outlets' service areas name it."
     )
     service_appliance_ids = fields.One2many(
         "service.dispatch.appliance", "partner_id", string="Appliances"
