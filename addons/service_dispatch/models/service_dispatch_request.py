@@ -3,6 +3,7 @@ import json
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import html2plaintext, json_default
+from odoo.tools.sql import escape_psql
 
 from .service_dispatch_request_type import PRIORITIES
 
@@ -408,10 +409,10 @@ class ServiceDispatchRequest(models.Model):
     def _service_call_type(self, code):
         code = _call_text(code)
         request_type = code and self.env["service.dispatch.request.type"].search(
-            [("code", "=ilike", code)], limit=1
+            [("code", "=ilike", escape_psql(code))], limit=1
         )
         if not request_type:
-            codes = self.env["service.dispatch.request.type"].search([]).mapped("code")
+            codes = self.env["service.dispatch.request.type"].search([], limit=50).mapped("code")
             raise UserError(
                 self.env._(
                     "Unknown request type %(code)s: use one of %(codes)s.",

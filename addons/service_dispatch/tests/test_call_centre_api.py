@@ -156,6 +156,7 @@ class TestCallCentreApi(DispatchCommon):
             ({"phone": None}, ValidationError, "Give the number the customer calls from"),
             ({"request_type": "FIX"}, UserError, "Unknown request type FIX: use one of REPAIR"),
             ({"request_type": None}, UserError, "Unknown request type -"),
+            ({"request_type": "REP%"}, UserError, "Unknown request type REP%"),
             ({"phone": "13900000001"}, UserError, "give the customer's name"),
             ({"customer_id": other.id}, UserError, "does not call from"),
             ({"serial_number": "UNKNOWN-SN"}, UserError, "UNKNOWN-SN is not registered"),
