@@ -31,7 +31,8 @@ class ResPartner(models.Model):
     )
     service_member_number = fields.Char(string="Member Number", copy=False, tracking=True)
     service_district = fields.Char(
-        string="District", help="The district (区/县) of the address: outlets' service areas name it."
+        string="District",
+        help="The district (区/县) of the address: outlets' service areas name it.",
     )
     service_appliance_ids = fields.One2many(
         "service.dispatch.appliance", "partner_id", string="Appliances"
@@ -130,7 +131,8 @@ class ResPartner(models.Model):
         A malformed number raises a ValidationError naming it; an unknown one returns
         no customers. What the user may not read (record rules) is left out.
         """
-        e164 = self.env.company._service_phone_e164(phone)
+        # A number sent as a JSON number (or null) is read as text: a clear error, not a 500.
+        e164 = self.env.company._service_phone_e164(str(phone or ""))
         partners = self.search([("phone_sanitized", "=", e164)], order="service_is_member desc, id")
         return {
             "phone": e164,

@@ -1,6 +1,9 @@
+import json
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import html2plaintext
+from odoo.tools import html2plaintext, json_default
+from odoo.tools.sql import escape_psql
 
 from .service_dispatch_request_type import PRIORITIES
 
@@ -329,3 +332,247 @@ class ServiceDispatchRequest(models.Model):
             "appliance_id": self.appliance_id.id,
             "description": self.description or "",
         }
+
+    # ------------------------------------------------------------ integration API
+    # Public, stable calls for telephony systems (docs/integration.md, "Call centre").
+    # They take and return plain JSON values; bad input is a UserError (or one of its
+    # subclasses) with a message for the agent, never a server error.
+    @api.model
+    def service_create_from_call(self, values):
+        """Record the request of a call, as an agent would at intake; returns what was
+        recorded::
+
+            {"request": <request card>, "customer": {"id", "name", "is_new"},
+             "appliance": <appliance card> | False, "work_order": <status> | False}
+
+        `values` (a dict): `phone` (required), `request_type` (a type's code, e.g.
+        REPAIR, required), `customer_id` (one of the callers of `phone`; default: the
+        first of `service_lookup_caller`), `customer_name` (required when nobody calls
+        from `phone`: the customer is created), `product_code` (a product's internal
+        reference or barcode), `serial_number` (the appliance: registered to the
+        customer when unknown, with `product_code`), `description`, `priority` ("0",
+        "1", "2"; default: the type's), `unit_code` (the service unit taking it;
+        default: the caller's own), `create_work_order` (also create the work order of
+        a repair now; types that create theirs at once always do).
+        """
+        if not isinstance(values, dict):
+            raise UserError(self.env._("Give the call's values as an object (a dict)."))
+        unknown = set(values) - CALL_VALUES
+        if unknown:
+            raise UserError(
+                self.env._(
+                    "Unknown values: %(unknown)s. A call takes %(known)s.",
+                    unknown=", ".join(sorted(map(str, unknown))),
+                    known=", ".join(sorted(CALL_VALUES)),
+                )
+            )
+        if not self.env.user.has_group(AGENT):
+            raise AccessError(self.env._("Only service agents may record service requests."))
+        request_type = self._service_call_type(values.get("request_type"))
+        partner, is_new, e164 = self._service_call_customer(values)
+        appliance = self._service_call_appliance(
+            partner, values.get("product_code"), values.get("serial_number")
+        )
+        vals = {
+            "partner_id": partner.id,
+            "appliance_id": appliance.id,
+            "type_id": request_type.id,
+            "channel": "phone",
+            "phone": e164,
+            "description": _call_text(values.get("description")) or False,
+            "unit_id": self._service_call_unit(values.get("unit_code")).id,
+        }
+        priority = values.get("priority")
+        if priority not in (None, False, ""):
+            if str(priority) not in dict(PRIORITIES):
+                raise UserError(
+                    self.env._(
+                        "Priority is one of %(priorities)s.",
+                        priorities=", ".join(dict(PRIORITIES)),
+                    )
+                )
+            vals["priority"] = str(priority)
+        request = self.create(vals)
+        if values.get("create_work_order") and not request.work_order_ids:
+            request.action_create_work_order()
+        order = request.work_order_ids[:1]
+        return _jsonable(
+            {
+                "request": request._service_card(),
+                "customer": {"id": partner.id, "name": partner.display_name, "is_new": is_new},
+                "appliance": appliance._service_card() if appliance else False,
+                "work_order": order._service_status() if order else False,
+            }
+        )
+
+    @api.model
+    def _service_call_type(self, code):
+        code = _call_text(code)
+        request_type = code and self.env["service.dispatch.request.type"].search(
+            [("code", "=ilike", escape_psql(code))], limit=1
+        )
+        if not request_type:
+            codes = self.env["service.dispatch.request.type"].search([], limit=50).mapped("code")
+            raise UserError(
+                self.env._(
+                    "Unknown request type %(code)s: use one of %(codes)s.",
+                    code=code or "-",
+                    codes=", ".join(codes),
+                )
+            )
+        return request_type
+
+    @api.model
+    def _service_call_customer(self, values):
+        """The caller: one of the customers of the number, or a new one."""
+        phone = str(values.get("phone") or "").strip()
+        if not phone:
+            raise ValidationError(self.env._("Give the number the customer calls from."))
+        e164 = self.env.company._service_phone_e164(phone)
+        Partner = self.env["res.partner"]
+        callers = Partner.search(
+            [("phone_sanitized", "=", e164)], order="service_is_member desc, id"
+        )
+        if values.get("customer_id"):
+            partner = callers.filtered(lambda p: p.id == values["customer_id"])
+            if not partner:
+                raise UserError(
+                    self.env._(
+                        "Customer %(customer)s does not call from %(phone)s.",
+                        customer=values["customer_id"],
+                        phone=e164,
+                    )
+                )
+            return partner, False, e164
+        if callers:
+            return callers[0], False, e164
+        name = _call_text(values.get("customer_name"))
+        if not name:
+            raise UserError(
+                self.env._(
+                    "Nobody calls from %(phone)s: give the customer's name to create them.",
+                    phone=e164,
+                )
+            )
+        return Partner.create({"name": name, "phone": e164}), True, e164
+
+    @api.model
+    def _service_call_appliance(self, partner, product_code, serial_number):
+        """The appliance the call is about: found by serial number (and product), or
+        registered to the caller; none when neither is given."""
+        Appliance = self.env["service.dispatch.appliance"]
+        product = self.env["product.product"]
+        product_code = _call_text(product_code)
+        serial = _call_text(serial_number)
+        if product_code:
+            product = product.search(
+                ["|", ("default_code", "=", product_code), ("barcode", "=", product_code)]
+            )
+            if len(product) != 1:
+                raise UserError(
+                    self.env._(
+                        "No product has the internal reference or barcode %(code)s.",
+                        code=product_code,
+                    )
+                    if not product
+                    else self.env._(
+                        "Several products have the reference %(code)s: use the barcode.",
+                        code=product_code,
+                    )
+                )
+        if not serial:
+            if not product:
+                return Appliance
+            owned = Appliance.search(
+                [("partner_id", "=", partner.id), ("product_id", "=", product.id)]
+            )
+            if len(owned) != 1:
+                raise UserError(
+                    self.env._(
+                        "Give the serial number of the customer's %(product)s.",
+                        product=product.display_name,
+                    )
+                )
+            return owned
+        domain = [("serial_number", "=", serial)]
+        if product:
+            domain.append(("product_id", "=", product.id))
+        appliance = Appliance.search(domain)
+        if len(appliance) > 1:
+            raise UserError(
+                self.env._(
+                    "Serial number %(serial)s is registered for several products: "
+                    "give the product's code.",
+                    serial=serial,
+                )
+            )
+        if appliance:
+            if appliance.partner_id != partner:
+                raise UserError(
+                    self.env._(
+                        "Appliance %(appliance)s is registered to another customer: "
+                        "an agent changes its owner at intake.",
+                        appliance=appliance.display_name,
+                    )
+                )
+            return appliance
+        if not product:
+            raise UserError(
+                self.env._(
+                    "Serial number %(serial)s is not registered: give the product's code "
+                    "to register the appliance.",
+                    serial=serial,
+                )
+            )
+        return Appliance.create(
+            {"partner_id": partner.id, "product_id": product.id, "serial_number": serial}
+        )
+
+    @api.model
+    def _service_call_unit(self, code):
+        code = _call_text(code)
+        if code:
+            unit = self.env["service.org.unit"].search([("code", "=", code)], limit=1)
+            if not unit:
+                raise UserError(
+                    self.env._("No service unit of yours has the code %(code)s.", code=code)
+                )
+            return unit
+        unit = self.env.user._service_dispatch_home_unit()
+        if not unit:
+            raise UserError(
+                self.env._(
+                    "%(user)s belongs to no service unit: give the unit_code of the unit "
+                    "taking the call.",
+                    user=self.env.user.name,
+                )
+            )
+        return unit
+
+
+# The values service_create_from_call takes.
+CALL_VALUES = frozenset(
+    {
+        "phone",
+        "request_type",
+        "customer_id",
+        "customer_name",
+        "product_code",
+        "serial_number",
+        "description",
+        "priority",
+        "unit_code",
+        "create_work_order",
+    }
+)
+
+
+def _call_text(value):
+    """A text value of a call, stripped; "" for anything else (None, numbers...)."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _jsonable(value):
+    """`value` as plain JSON (datetimes as UTC "YYYY-MM-DD HH:MM:SS" strings), as both
+    JSON-2 and XML-RPC send it."""
+    return json.loads(json.dumps(value, default=json_default))

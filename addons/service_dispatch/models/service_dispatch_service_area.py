@@ -59,7 +59,9 @@ class ServiceDispatchServiceArea(models.Model):
         for area in self:
             if not area.level:
                 raise ValidationError(
-                    self.env._("A service area names at least a region, city, district or postcode.")
+                    self.env._(
+                        "A service area names at least a region, city, district or postcode."
+                    )
                 )
 
     @api.model_create_multi

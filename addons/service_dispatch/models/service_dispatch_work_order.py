@@ -1,9 +1,10 @@
+import json
 from datetime import timedelta
 
 import pytz
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, format_datetime
+from odoo.exceptions import AccessError, MissingError, UserError
+from odoo.tools import SQL, format_datetime, json_default
 
 from ..tools import dispatch_ranking, sla_clock, work_order_flow
 from ..tools.work_order_flow import OPEN_STATES, STEPS_NEEDING_NOTE, WORK_ORDER_STATES
@@ -65,6 +66,19 @@ FEEDBACK_RATINGS = [
     ("3", "Neutral"),
     ("4", "Satisfied"),
     ("5", "Very Satisfied"),
+]
+
+# What the SLA job reads of a due order (one query with the due search).
+SLA_JOB_FIELDS = [
+    "sla_deadline",
+    "sla_deadline_kind",
+    "sla_date_warning",
+    "sla_warned",
+    "sla_status",
+    "escalation_level",
+    "outlet_id",
+    "unit_id",
+    "company_id",
 ]
 
 
@@ -905,16 +919,86 @@ SELECT id, name, area_id, level_rank, workload, distance_km
             ]
         )
 
+    # ------------------------------------------------------------ integration API
+    # Public, stable calls for telephony systems (docs/integration.md, "Call centre").
+    @api.model
+    @api.readonly
+    def service_get_status(self, reference):
+        """Where a work order stands: `reference` is its reference (WO2026000042) or
+        its id. Returns plain JSON (see `_service_status`).
 
-# What the SLA job reads of a due order (one query with the due search).
-SLA_JOB_FIELDS = [
-    "sla_deadline",
-    "sla_deadline_kind",
-    "sla_date_warning",
-    "sla_warned",
-    "sla_status",
-    "escalation_level",
-    "outlet_id",
-    "unit_id",
-    "company_id",
-]
+        A work order that does not exist, or that the user may not read (record rules),
+        raises a MissingError; a user without access to work orders an AccessError.
+        """
+        if isinstance(reference, int) and not isinstance(reference, bool):
+            domain = [("id", "=", reference)]
+        elif isinstance(reference, str) and reference.strip():
+            domain = [("name", "=", reference.strip())]
+        else:
+            raise UserError(
+                self.env._("Give the work order's reference (e.g. WO2026000042) or its id.")
+            )
+        order = self.search(domain, limit=1)
+        if not order:
+            raise MissingError(
+                self.env._(
+                    "No work order %(reference)s, or you may not read it.", reference=reference
+                )
+            )
+        return order._service_status()
+
+    def _service_status(self):
+        """The status of one work order as plain JSON: what integrators read."""
+        self.ensure_one()
+        order = self.sudo()  # the caller may read the order: its names come with it
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        outlet = order.outlet_id
+        appliance = order.appliance_id
+        status = {
+            "id": order.id,
+            "name": order.name,
+            "state": order.state,
+            "state_label": labels[order.state],
+            "is_open": order.state in OPEN_STATES,
+            "service_type": order.service_type,
+            "priority": order.priority or "0",
+            "request": {
+                "id": order.request_id.id,
+                "name": order.request_id.name,
+                "state": order.request_id.state,
+            },
+            "customer": {"id": order.partner_id.id, "name": order.partner_id.display_name},
+            "appliance": {
+                "id": appliance.id,
+                "product": appliance.product_id.display_name,
+                "serial_number": appliance.serial_number,
+            }
+            if appliance
+            else False,
+            "outlet": {"id": outlet.id, "code": outlet.code or False, "name": outlet.name}
+            if outlet
+            else False,
+            "technician": order.technician_id.name or False,
+            "dates": {
+                "created": order.create_date,
+                # date_dispatched -> "dispatched", ...: when each step was last taken
+                **{field[5:]: order[field] or False for field in STEP_DATES.values()},
+            },
+            "refuse_count": order.refuse_count,
+            "refuse_reason": order.refuse_reason or False,
+            "cancel_reason": order.cancel_reason or False,
+            "feedback_rating": order.feedback_rating or False,
+            "steps": [
+                {
+                    "step": step.step,
+                    "state_from": step.state_from or False,
+                    "state_to": step.state_to,
+                    "date": step.date,
+                    "user": step.user_id.name,
+                    "outlet": step.outlet_id.name or False,
+                    "note": step.note or False,
+                }
+                for step in order.step_ids.sorted(lambda s: (s.date, s.id))
+            ],
+        }
+        return json.loads(json.dumps(status, default=json_default))
