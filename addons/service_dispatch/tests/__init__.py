@@ -6,3 +6,4 @@ from . import test_request
 from . import test_work_order
 from . import test_views
 from . import test_work_order_flow
+from . import test_portal
