@@ -208,9 +208,7 @@ class ServiceDispatchPortal(CustomerPortal):
             {
                 "page_name": "service_work_order_new",
                 "outlet": env.user._service_dispatch_portal_outlet(),
-                "request_types": env[SERVICE_REQUEST]._portal_request_types(
-                    work_order_only=True
-                ),
+                "request_types": env[SERVICE_REQUEST]._portal_request_types(work_order_only=True),
                 "products": env["product.product"]
                 .sudo()
                 .search([("type", "=", "consu")], order="name, id", limit=500),

@@ -9,7 +9,6 @@ class ResUsers(models.Model):
 
     service_outlet_id = fields.Many2one(
         "service.org.unit",
-        string="Service Outlet",
         index="btree_not_null",
         domain=[("unit_type", "=", "outlet")],
         help="The outlet this portal user works for (outlet staff, a third party): they "

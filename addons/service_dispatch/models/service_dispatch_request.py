@@ -280,7 +280,6 @@ class ServiceDispatchRequest(models.Model):
     # Customers follow and add to their own requests on /my/service-requests; outlet
     # staff record jobs from their hotline on /my/work-orders/new (controllers/portal.py).
     def _compute_access_url(self):
-        super()._compute_access_url()
         for request in self:
             request.access_url = f"/my/service-requests/{request.id}"
 
@@ -305,6 +304,14 @@ class ServiceDispatchRequest(models.Model):
         if not outlet:
             raise AccessError(
                 self.env._("Only an outlet's portal staff record jobs for their outlet.")
+            )
+        if outlet.dispatch_status == "suspended":
+            raise UserError(
+                self.env._(
+                    "%(outlet)s is suspended and takes no new work orders: the customer's "
+                    "service centre takes the call.",
+                    outlet=outlet.name,
+                )
             )
         request_type = self._portal_request_type(values, work_order_only=True)
         description = self._portal_description(values)

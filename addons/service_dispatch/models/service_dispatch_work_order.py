@@ -377,11 +377,10 @@ class ServiceDispatchWorkOrder(models.Model):
     # Outlet staff on the portal (controllers/portal.py): /my/work-orders/<id>; the step
     # methods above accept them for their outlet (_check_outlet_actor).
     customer_signature = fields.Binary(copy=False, attachment=True, readonly=True)
-    signed_by = fields.Char(string="Signed By", copy=False, readonly=True)
-    signed_on = fields.Datetime(string="Signed On", copy=False, readonly=True)
+    signed_by = fields.Char(copy=False, readonly=True)
+    signed_on = fields.Datetime(copy=False, readonly=True)
 
     def _compute_access_url(self):
-        super()._compute_access_url()
         for order in self:
             order.access_url = f"/my/work-orders/{order.id}"
 

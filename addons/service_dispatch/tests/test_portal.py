@@ -16,7 +16,8 @@ from .common import DispatchCommon
 OUTLET_PORTAL = "service_dispatch.group_dispatch_outlet_portal"
 # A 1x1 PNG, as the signature pad sends it (base64, no data: prefix).
 SIGNATURE = (
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhf"
+    "DwAChwGA60e6kgAAAABJRU5ErkJggg=="
 )
 
 
@@ -177,11 +178,17 @@ class TestOutletHotline(PortalCommon):
         order = request_sudo.work_order_ids
         self.assertEqual(order.state, "dispatched")
         self.assertEqual(order.outlet_id, self.outlet_a1)
-        self.assertEqual(order.step_ids.filtered(lambda s: s.step == "dispatch").user_id,
-                         self.outlet_user_a1)
+        self.assertEqual(
+            order.step_ids.filtered(lambda s: s.step == "dispatch").user_id, self.outlet_user_a1
+        )
         # The outlet, its centre (dispatcher, manager, branch manager) and HQ see it.
-        for user in (self.outlet_user_a1, self.dispatcher_a, self.centre_manager_a,
-                     self.manager_a, self.service_admin):
+        for user in (
+            self.outlet_user_a1,
+            self.dispatcher_a,
+            self.centre_manager_a,
+            self.manager_a,
+            self.service_admin,
+        ):
             with self.subTest(user=user.login):
                 self.assertIn(order, self.WorkOrder.with_user(user).search([]))
                 self.assertIn(request_sudo, self.Request.with_user(user).search([]))
@@ -195,17 +202,21 @@ class TestOutletHotline(PortalCommon):
         self.assertEqual(order.state, "accepted")
 
     def test_new_caller_and_new_appliance(self):
-        request = self.Request.with_user(self.outlet_user_b1)._portal_create_for_outlet(
-            self.outlet_job_values(
-                phone="137 0000 1234",
-                customer_name="New Caller",
-                street="1 Road",
-                city="Suzhou",
-                product_id=str(self.kettle.id),
-                serial_number="K-777",
-                type_id=str(self.installation.id),
+        request = (
+            self.Request.with_user(self.outlet_user_b1)
+            ._portal_create_for_outlet(
+                self.outlet_job_values(
+                    phone="137 0000 1234",
+                    customer_name="New Caller",
+                    street="1 Road",
+                    city="Suzhou",
+                    product_id=str(self.kettle.id),
+                    serial_number="K-777",
+                    type_id=str(self.installation.id),
+                )
             )
-        ).sudo()
+            .sudo()
+        )
         self.assertEqual(request.partner_id.name, "New Caller")
         self.assertEqual(request.partner_id.phone_sanitized, "+8613700001234")
         self.assertEqual(request.appliance_id.serial_number, "K-777")
@@ -230,6 +241,9 @@ class TestOutletHotline(PortalCommon):
             Request._portal_create_for_outlet(
                 self.outlet_job_values(phone="139 0013 8888", customer_name="Customer Two")
             )
+        self.outlet_a1.dispatch_status = "suspended"
+        with self.assertRaisesRegex(UserError, "suspended"):
+            Request._portal_create_for_outlet(self.outlet_job_values())
         for user in (self.customer_user, self.supervisor_a1):
             with self.subTest(user=user.login), self.assertRaises(AccessError):
                 self.Request.with_user(user)._portal_create_for_outlet(self.outlet_job_values())
@@ -263,8 +277,11 @@ class TestCustomerPortal(PortalCommon):
         )
         with self.assertRaisesRegex(UserError, "your appliances"):
             self.Request.with_user(self.customer_user)._portal_create_for_customer(
-                {"type_id": str(self.repair.id), "appliance_id": str(foreign.id),
-                 "description": "x"}
+                {
+                    "type_id": str(self.repair.id),
+                    "appliance_id": str(foreign.id),
+                    "description": "x",
+                }
             )
 
 
@@ -338,21 +355,27 @@ class TestPortalHttp(HttpCase, PortalCommon):
         self.assertEqual(form.status_code, 200)
         self.assertIn("Test Washer", form.text)
         # Missing description: the form comes back with the message and what was typed.
-        bad = self.post_form("/my/work-orders/new", **self.outlet_job_values(
-            description="", customer_name="Typed Name"))
+        bad = self.post_form(
+            "/my/work-orders/new",
+            **self.outlet_job_values(description="", customer_name="Typed Name"),
+        )
         self.assertEqual(bad.status_code, 200)
         self.assertIn("o_service_portal_error", bad.text)
         self.assertIn("Typed Name", bad.text)
         good = self.post_form("/my/work-orders/new", **self.outlet_job_values())
         self.assertEqual(good.status_code, 303)
-        order = self.WorkOrder.search([("outlet_id", "=", self.outlet_a1.id),
-                                       ("request_id.channel", "=", "portal")])
+        order = self.WorkOrder.search(
+            [("outlet_id", "=", self.outlet_a1.id), ("request_id.channel", "=", "portal")]
+        )
         self.assertEqual(len(order), 1)
         self.assertIn(f"/my/work-orders/{order.id}", good.headers["Location"])
         # A customer (no outlet) is sent back to /my.
         self.authenticate(self.customer_user.login, self.customer_user.login)
-        self.assertTrue(self.url_open("/my/work-orders/new", allow_redirects=False)
-                        .headers["Location"].endswith("/my"))
+        self.assertTrue(
+            self.url_open("/my/work-orders/new", allow_redirects=False)
+            .headers["Location"]
+            .endswith("/my")
+        )
 
     def test_customer_http_requests_and_chatter(self):
         self.authenticate(self.customer_user.login, self.customer_user.login)
@@ -371,8 +394,11 @@ class TestPortalHttp(HttpCase, PortalCommon):
             {
                 "thread_model": own._name,
                 "thread_id": own.id,
-                "post_data": {"body": "When does the technician come?",
-                              "message_type": "comment", "subtype_xmlid": "mail.mt_comment"},
+                "post_data": {
+                    "body": "When does the technician come?",
+                    "message_type": "comment",
+                    "subtype_xmlid": "mail.mt_comment",
+                },
             },
         )
         message = own.message_ids.filtered(lambda m: m.author_id == self.customer)[:1]
@@ -381,16 +407,20 @@ class TestPortalHttp(HttpCase, PortalCommon):
         with self.assertRaisesRegex(JsonRpcException, "NotFound"), mute_logger("odoo.http"):
             self.make_jsonrpc_request(
                 "/mail/message/post",
-                {"thread_model": own._name, "thread_id": self.order_b1.request_id.id,
-                 "post_data": {"body": "Hello", "message_type": "comment"}},
+                {
+                    "thread_model": own._name,
+                    "thread_id": self.order_b1.request_id.id,
+                    "post_data": {"body": "Hello", "message_type": "comment"},
+                },
             )
         # A new request of their own.
         response = self.post_form(
             "/my/service-requests/new", type_id=str(self.repair.id), description="Door stuck"
         )
         self.assertEqual(response.status_code, 303)
-        created = self.Request.search([("partner_id", "=", self.customer.id),
-                                       ("channel", "=", "portal")])
+        created = self.Request.search(
+            [("partner_id", "=", self.customer.id), ("channel", "=", "portal")]
+        )
         self.assertEqual(created.description, "Door stuck")
         self.assertIn(created.access_url, response.headers["Location"])
 
