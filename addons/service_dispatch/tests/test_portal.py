@@ -6,6 +6,7 @@ and HQ see and the other branch does not. Customers see their own requests only 
 write on them through the portal chatter.
 """
 
+from odoo.addons.service_base.tests.access_matrix import AccessMatrixMixin
 from odoo.exceptions import AccessError, UserError
 from odoo.http import Request
 from odoo.tests import HttpCase, JsonRpcException, tagged
@@ -162,6 +163,82 @@ class TestOutletPortalAccess(PortalCommon):
         self.assertEqual(self.order_a1.state, "refused")
         # Back to dispatch: the outlet no longer sees it.
         self.assertFalse(self.WorkOrder.with_user(self.outlet_user_a1).search([]))
+
+
+PORTAL_ROLES = ("outlet_portal", "outlet_portal_b", "customer", "portal")
+# model -> {role: operations allowed on outlet A1's side}; outlet B1's staff read B1's.
+PORTAL_MATRIX = {
+    "service.dispatch.request": {
+        "outlet_portal": "r", "outlet_portal_b": "", "customer": "r", "portal": "",
+    },
+    "service.dispatch.work.order": {
+        "outlet_portal": "r", "outlet_portal_b": "", "customer": "", "portal": "",
+    },
+    "service.dispatch.work.order.step": {
+        "outlet_portal": "r", "outlet_portal_b": "", "customer": "", "portal": "",
+    },
+    "service.dispatch.appliance": {
+        "outlet_portal": "", "outlet_portal_b": "", "customer": "", "portal": "",
+    },
+    "service.dispatch.appliance.ownership": {
+        "outlet_portal": "", "outlet_portal_b": "", "customer": "", "portal": "",
+    },
+    "service.dispatch.request.type": {
+        "outlet_portal": "", "outlet_portal_b": "", "customer": "", "portal": "",
+    },
+    "service.dispatch.technician": {
+        "outlet_portal": "r", "outlet_portal_b": "", "customer": "", "portal": "",
+    },
+}  # fmt: skip
+
+
+class TestPortalAccessMatrix(AccessMatrixMixin, PortalCommon):
+    """The portal roles in the matrix of tests/test_access_matrix.py: outlet A1's and
+    B1's staff, the customer of A1's order, a portal user with no requests."""
+
+    def test_portal_matrix(self):
+        self.users = {
+            "outlet_portal": self.outlet_user_a1,
+            "outlet_portal_b": self.outlet_user_b1,
+            "customer": self.customer_user,
+            "portal": self._new_user("dispatch.portal.plain", "base.group_portal"),
+        }
+        request_a, request_b = self.order_a1.request_id, self.order_b1.request_id
+        records = {
+            "service.dispatch.request": (
+                request_a, request_b,
+                {"partner_id": self.customer.id, "type_id": self.complaint.id,
+                 "unit_id": self.branch_a.id},
+                {"description": "Rewritten"},
+            ),
+            "service.dispatch.work.order": (
+                self.order_a1, self.order_b1,
+                {"request_id": request_a.id, "service_type": "repair"},
+                {"description": "Bring a ladder"},
+            ),
+            "service.dispatch.work.order.step": (
+                self.order_a1.step_ids[:1], self.order_b1.step_ids[:1], None, {"note": "Forged"},
+            ),
+            "service.dispatch.appliance": (
+                self.appliance, None,
+                {"partner_id": self.customer.id, "product_id": self.kettle.id,
+                 "serial_number": "K-NEW"},
+                {"purchase_place": "Elsewhere"},
+            ),
+            "service.dispatch.appliance.ownership": (
+                self.appliance.ownership_ids, None, None, {"date_end": "2020-01-01 00:00:00"},
+            ),
+            "service.dispatch.request.type": (
+                self.repair, None,
+                {"name": "Maintenance", "code": "T-MAINT", "path": "close_at_intake"},
+                {"name": "Repairs"},
+            ),
+            "service.dispatch.technician": (
+                self.tech_a1, self.tech_b1, {"name": "New Tech", "outlet_id": self.outlet_a1.id},
+                {"phone": "+86 139 0000 0000"},
+            ),
+        }  # fmt: skip
+        self.assertAccessMatrix(PORTAL_MATRIX, PORTAL_ROLES, records, {"outlet_portal_b"})
 
 
 class TestOutletHotline(PortalCommon):
