@@ -89,7 +89,6 @@ class ServiceDispatchPortal(CustomerPortal):
             limit=self._items_per_page,
             offset=pager["offset"],
         )
-        request.session["my_work_orders_history"] = orders.ids[:100]
         values = self._prepare_portal_layout_values()
         values.update(
             {
@@ -180,9 +179,6 @@ class ServiceDispatchPortal(CustomerPortal):
                 "form": form or {},
             }
         )
-        values = self._get_page_view_values(
-            order_sudo, None, values, "my_work_orders_history", False
-        )
         return request.render("service_dispatch.portal_my_work_order", values)
 
     @http.route(
@@ -272,13 +268,7 @@ class ServiceDispatchPortal(CustomerPortal):
         )
         return request.render("service_dispatch.portal_my_service_requests", values)
 
-    @http.route(
-        "/my/service-requests/<int:request_id>",
-        type="http",
-        auth="public",
-        website=True,
-        readonly=True,
-    )
+    @http.route("/my/service-requests/<int:request_id>", type="http", auth="public", website=True)
     def portal_my_service_request(self, request_id, access_token=None, message=None, **kw):
         try:
             request_sudo = self._document_check_access(SERVICE_REQUEST, request_id, access_token)

@@ -500,6 +500,11 @@ class TestPortalHttp(HttpCase, PortalCommon):
         )
         self.assertEqual(created.description, "Door stuck")
         self.assertIn(created.access_url, response.headers["Location"])
+        # With two requests in the list, a request's page links the other (record pager).
+        self.url_open("/my/service-requests")
+        page = self.url_open(own.access_url)
+        self.assertEqual(page.status_code, 200)
+        self.assertIn(created.access_url, page.text)
 
     def test_home_counters(self):
         self.authenticate(self.outlet_user_a1.login, self.outlet_user_a1.login)
