@@ -8,13 +8,14 @@
     "author": "Service Quality Suite contributors",
     "maintainers": ["service-quality-suite"],
     "license": "LGPL-3",
-    "depends": ["service_base", "mail", "phone_validation", "product", "resource"],
+    "depends": ["service_base", "mail", "phone_validation", "portal", "product", "resource"],
     "external_dependencies": {"python": ["phonenumbers"]},
     "data": [
         "security/service_dispatch_groups.xml",
         "security/ir.model.access.csv",
         "security/service_dispatch_security.xml",
         "security/service_dispatch_sla_security.xml",
+        "security/service_dispatch_portal_security.xml",
         "data/ir_sequence_data.xml",
         "data/service_dispatch_request_type_data.xml",
         "data/mail_alias_data.xml",
@@ -40,9 +41,16 @@
         "views/res_config_settings_views.xml",
         "views/service_dispatch_web_form_templates.xml",
         "views/service_dispatch_menus.xml",
+        "views/service_dispatch_portal_templates.xml",
+        "views/res_users_views.xml",
     ],
     "demo": [
         "demo/service_dispatch_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "service_dispatch/static/tests/tours/*.js",
+        ],
+    },
     "post_init_hook": "post_init_hook",
 }

@@ -1,2 +1,3 @@
 from . import intake
 from . import web_form
+from . import portal

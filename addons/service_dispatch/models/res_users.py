@@ -1,8 +1,50 @@
-from odoo import models
+from odoo import Command, api, fields, models
+from odoo.exceptions import ValidationError
+
+OUTLET_PORTAL = "service_dispatch.group_dispatch_outlet_portal"
 
 
 class ResUsers(models.Model):
     _inherit = "res.users"
+
+    service_outlet_id = fields.Many2one(
+        "service.org.unit",
+        index="btree_not_null",
+        domain=[("unit_type", "=", "outlet")],
+        help="The outlet this portal user works for (outlet staff, a third party): they "
+        "see and handle that outlet's work orders on the portal, and nothing else.",
+    )
+
+    @api.constrains("service_outlet_id")
+    def _check_service_outlet_id(self):
+        for user in self:
+            if user.service_outlet_id and user.service_outlet_id.sudo().unit_type != "outlet":
+                raise ValidationError(
+                    self.env._("%(user)s can only work for an outlet.", user=user.name)
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        users = super().create(vals_list)
+        users.filtered("service_outlet_id")._service_dispatch_link_outlet_group()
+        return users
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "service_outlet_id" in vals:
+            self.filtered("service_outlet_id")._service_dispatch_link_outlet_group()
+            # The portal record rules read it and Odoo caches their domains per user.
+            self.env.registry.clear_cache()
+        return result
+
+    def _service_dispatch_link_outlet_group(self):
+        """A portal user given an outlet becomes its outlet staff (the user form hides
+        groups of portal users); internal users keep their own roles."""
+        portal_users = self.filtered(lambda user: not user._is_internal())
+        if portal_users:
+            self.env.ref(OUTLET_PORTAL).sudo().write(
+                {"user_ids": [Command.link(user.id) for user in portal_users]}
+            )
 
     def _service_dispatch_home_unit(self):
         """The unit a request taken by this user belongs to by default: the highest unit
@@ -10,3 +52,10 @@ class ResUsers(models.Model):
         self.ensure_one()
         units = self.service_unit_scope_ids
         return units.sorted(lambda unit: (len(unit.parent_path or ""), unit.id))[:1]
+
+    def _service_dispatch_portal_outlet(self):
+        """The outlet this user works for as outlet portal staff; empty for anyone else."""
+        self.ensure_one()
+        if not self.has_group(OUTLET_PORTAL):
+            return self.env["service.org.unit"]
+        return self.sudo().service_outlet_id

@@ -31,7 +31,7 @@ class ServiceDispatchRequest(models.Model):
 
     _name = "service.dispatch.request"
     _description = "Service Request"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "portal.mixin"]
     _order = "priority desc, id desc"
     _check_company_auto = True
 
@@ -278,6 +278,182 @@ class ServiceDispatchRequest(models.Model):
             "view_mode": "list,form",
             "domain": [("request_id", "=", self.id)],
         }
+
+    # ------------------------------------------------------------ portal
+    # Customers follow and add to their own requests on /my/service-requests; outlet
+    # staff record jobs from their hotline on /my/work-orders/new (controllers/portal.py).
+    def _compute_access_url(self):
+        for request in self:
+            request.access_url = f"/my/service-requests/{request.id}"
+
+    def _mail_get_operation_for_mail_message_operation(self, message_operation):
+        """Portal users post on the requests they may read (the portal chatter)."""
+        operations = super()._mail_get_operation_for_mail_message_operation(message_operation)
+        if message_operation == "create" and self.env.user.share:
+            operations = dict.fromkeys(operations, "read")
+        return operations
+
+    @api.model
+    def _portal_create_for_outlet(self, values):
+        """A customer called the outlet's own hotline: record the request at the outlet
+        (channel portal) and its work order dispatched to the outlet, for outlet portal
+        staff. `values`: customer_name, phone (required), street, city, product_id and
+        serial_number (the appliance, found or registered), type_id (a repair or an
+        installation), description. The customer is found by number as at intake
+        (res.partner.service_lookup_caller), else created. The parent centre and HQ
+        see the request and the order through their subtree rules. Returns the request.
+        """
+        outlet = self.env.user._service_dispatch_portal_outlet()
+        if not outlet:
+            raise AccessError(
+                self.env._("Only an outlet's portal staff record jobs for their outlet.")
+            )
+        if outlet.dispatch_status == "suspended":
+            raise UserError(
+                self.env._(
+                    "%(outlet)s is suspended and takes no new work orders: the customer's "
+                    "service centre takes the call.",
+                    outlet=outlet.name,
+                )
+            )
+        request_type = self._portal_request_type(values, work_order_only=True)
+        description = self._portal_description(values)
+        phone = (values.get("phone") or "").strip()
+        if not phone:
+            raise UserError(self.env._("Type the number the customer called from."))
+        customer = self._portal_outlet_customer(values, phone)
+        appliance = self._portal_outlet_appliance(values, customer)
+        request_sudo = self.sudo().create(
+            {
+                "partner_id": customer.id,
+                "appliance_id": appliance.id,
+                "type_id": request_type.id,
+                "channel": "portal",
+                "phone": phone,
+                "description": description,
+                "unit_id": outlet.id,
+                "user_id": self.env.uid,
+                "company_id": outlet.company_id.id,
+            }
+        )
+        orders = request_sudo.work_order_ids or request_sudo._create_work_orders()
+        orders._portal_dispatch_to_outlet(outlet)
+        return request_sudo.sudo(False)
+
+    @api.model
+    def _portal_create_for_customer(self, values):
+        """A portal customer's own request (channel portal): `values` type_id,
+        appliance_id (one of theirs, optional), description. It goes to the top service
+        unit of the company, like e-mails; the customer follows it. Returns it."""
+        user = self.env.user
+        if not user.share or user._is_public():
+            raise AccessError(self.env._("Sign in to the portal to send a service request."))
+        partner = user.partner_id
+        request_type = self._portal_request_type(values)
+        description = self._portal_description(values)
+        appliance = self.env["service.dispatch.appliance"]
+        if values.get("appliance_id"):
+            appliance = appliance.sudo().browse(int(values["appliance_id"])).exists()
+            if appliance.partner_id != partner:
+                raise UserError(self.env._("Choose one of your appliances."))
+        unit = (
+            self.env["service.org.unit"]
+            .sudo()
+            .search(
+                [("parent_id", "=", False), ("company_id", "=", user.company_id.id)],
+                order="sequence, id",
+                limit=1,
+            )
+        )
+        if not unit:
+            raise UserError(self.env._("The service centre takes no portal requests yet."))
+        request_sudo = self.sudo().create(
+            {
+                "partner_id": partner.id,
+                "appliance_id": appliance.id,
+                "type_id": request_type.id,
+                "channel": "portal",
+                "description": description,
+                "unit_id": unit.id,
+                "user_id": False,
+                "company_id": unit.company_id.id,
+            }
+        )
+        request_sudo.message_subscribe(partner_ids=partner.ids)
+        return request_sudo.sudo(False)
+
+    @api.model
+    def _portal_request_types(self, work_order_only=False):
+        """The request types a portal form offers (sudo: portal users do not read them)."""
+        domain = [("company_id", "in", [False, self.env.company.id])]
+        if work_order_only:
+            domain.append(("path", "=", "work_order"))
+        return self.env["service.dispatch.request.type"].sudo().search(domain)
+
+    @api.model
+    def _portal_request_type(self, values, work_order_only=False):
+        type_id = values.get("type_id")
+        request_type = self._portal_request_types(work_order_only).filtered(
+            lambda t: str(t.id) == str(type_id)
+        )
+        if not request_type:
+            raise UserError(self.env._("Choose what the customer needs (the request type)."))
+        return request_type
+
+    @api.model
+    def _portal_description(self, values):
+        description = (values.get("description") or "").strip()
+        if not description:
+            raise UserError(self.env._("Describe what the customer needs."))
+        return description
+
+    @api.model
+    def _portal_outlet_customer(self, values, phone):
+        """The caller found by number (members first; the one of that name when several
+        share it), or a new customer with that number (sudo)."""
+        Partner = self.env["res.partner"].sudo()
+        name = (values.get("customer_name") or "").strip()
+        callers = Partner.service_lookup_caller(phone)["customers"]
+        found = [c for c in callers if name and c["name"].strip().lower() == name.lower()]
+        if found or (callers and not name):
+            return Partner.browse((found or callers)[0]["id"])
+        if not name:
+            raise UserError(self.env._("Type the customer's name: the number is not known yet."))
+        return Partner.create(
+            {
+                "name": name,
+                "phone": phone,
+                "street": (values.get("street") or "").strip() or False,
+                "city": (values.get("city") or "").strip() or False,
+            }
+        )
+
+    @api.model
+    def _portal_outlet_appliance(self, values, customer):
+        """The customer's appliance of that product and serial number, registered now if
+        it is new (sudo); none when neither is given."""
+        Appliance = self.env["service.dispatch.appliance"].sudo()
+        product_id = values.get("product_id")
+        serial = (values.get("serial_number") or "").strip()
+        if not product_id and not serial:
+            return Appliance
+        product = self.env["product.product"].sudo().browse(int(product_id or 0)).exists()
+        if not product or not serial:
+            raise UserError(self.env._("Give both the appliance's product and its serial number."))
+        appliance = Appliance.search(
+            [("product_id", "=", product.id), ("serial_number", "=", serial)], limit=1
+        )
+        if appliance and appliance.partner_id != customer:
+            raise UserError(
+                self.env._(
+                    "Serial number %(serial)s is registered to another customer: the service "
+                    "centre can check its owner.",
+                    serial=serial,
+                )
+            )
+        return appliance or Appliance.create(
+            {"partner_id": customer.id, "product_id": product.id, "serial_number": serial}
+        )
 
     # ------------------------------------------------------------ business
     def _check_agent(self):

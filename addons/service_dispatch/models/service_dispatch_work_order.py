@@ -1,3 +1,5 @@
+import base64
+import binascii
 import json
 from datetime import timedelta
 
@@ -18,6 +20,9 @@ PROTECTED_FIELDS = frozenset(
         "state",
         "outlet_id",
         "technician_id",
+        "customer_signature",
+        "signed_by",
+        "signed_on",
         "date_dispatched",
         "date_accepted",
         "date_on_site",
@@ -95,7 +100,7 @@ class ServiceDispatchWorkOrder(models.Model):
 
     _name = "service.dispatch.work.order"
     _description = "Work Order"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "portal.mixin"]
     _order = "priority desc, id desc"
     _check_company_auto = True
 
@@ -382,7 +387,10 @@ class ServiceDispatchWorkOrder(models.Model):
         if user.has_group(DISPATCHER) and self.has_access("write"):
             return
         for order in self:
-            if not order.outlet_id or not user._service_acts_on(order.outlet_id):
+            if not order.outlet_id or not (
+                user._service_acts_on(order.outlet_id)
+                or user._service_dispatch_portal_outlet() == order.outlet_id
+            ):
                 raise AccessError(
                     self.env._(
                         "Only the people of the outlet the work order is dispatched to may "
@@ -685,6 +693,51 @@ SELECT id, name, area_id, level_rank, workload, distance_km
                 message_type="comment",
                 subtype_xmlid="mail.mt_note",
             )
+
+    # ------------------------------------------------------------ portal
+    # Outlet staff on the portal (controllers/portal.py): /my/work-orders/<id>; the step
+    # methods above accept them for their outlet (_check_outlet_actor).
+    customer_signature = fields.Binary(copy=False, attachment=True, readonly=True)
+    signed_by = fields.Char(copy=False, readonly=True)
+    signed_on = fields.Datetime(copy=False, readonly=True)
+
+    def _compute_access_url(self):
+        for order in self:
+            order.access_url = f"/my/work-orders/{order.id}"
+
+    def action_portal_sign(self, name, signature):
+        """The customer signs for the job on the outlet's phone (Odoo's portal signature):
+        `signature` is the base64 PNG, `name` who signed. The outlet's people only, once
+        the technician is on site or done."""
+        self.ensure_one()
+        self._check_outlet_actor()
+        name = (name or "").strip()
+        if self.state not in ("on_site", "done"):
+            raise UserError(
+                self.env._("The customer signs once the technician is on site or done.")
+            )
+        if self.customer_signature:
+            raise UserError(self.env._("%(order)s is already signed.", order=self.name))
+        if not name or not signature:
+            raise UserError(self.env._("The customer's name and signature are both needed."))
+        try:
+            base64.b64decode(signature, validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            raise UserError(self.env._("The signature could not be read: sign again.")) from None
+        self.sudo().write(
+            {"customer_signature": signature, "signed_by": name, "signed_on": fields.Datetime.now()}
+        )
+        self.sudo().message_post(
+            body=self.env._("Signed by the customer: %(name)s", name=name),
+            author_id=self.env.user.partner_id.id,
+        )
+        return True
+
+    def _portal_dispatch_to_outlet(self, outlet):
+        """Orders an outlet records from its own hotline go to that outlet (sudo: the
+        caller, _portal_create_for_outlet, checked the user works for it); its parent
+        centre follows them as after any dispatch."""
+        self.sudo()._dispatch_to(outlet)
 
     # ------------------------------------------------------------ business
     def _service_card(self):

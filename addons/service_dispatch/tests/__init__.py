@@ -11,3 +11,4 @@ from . import test_intake
 from . import test_web_form
 from . import test_dispatch_ranking
 from . import test_call_centre_api
+from . import test_portal
