@@ -343,8 +343,8 @@ class ServiceDispatchRequest(models.Model):
     @api.model
     def _portal_create_for_customer(self, values):
         """A portal customer's own request (channel portal): `values` type_id,
-        appliance_id (one of theirs, optional), description. It goes to the top service
-        unit of the company, like e-mails; the customer follows it. Returns it."""
+        appliance_id (one of theirs, optional), description. It goes to the company's
+        intake unit, like web form requests; the customer follows it. Returns it."""
         user = self.env.user
         if not user.share or user._is_public():
             raise AccessError(self.env._("Sign in to the portal to send a service request."))
@@ -356,15 +356,8 @@ class ServiceDispatchRequest(models.Model):
             appliance = appliance.sudo().browse(int(values["appliance_id"])).exists()
             if appliance.partner_id != partner:
                 raise UserError(self.env._("Choose one of your appliances."))
-        unit = (
-            self.env["service.org.unit"]
-            .sudo()
-            .search(
-                [("parent_id", "=", False), ("company_id", "=", user.company_id.id)],
-                order="sequence, id",
-                limit=1,
-            )
-        )
+        # Portal requests land where web form requests do (Settings: intake unit).
+        unit = user.company_id.sudo()._service_dispatch_intake_unit()
         if not unit:
             raise UserError(self.env._("The service centre takes no portal requests yet."))
         request_sudo = self.sudo().create(

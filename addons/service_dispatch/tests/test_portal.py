@@ -337,6 +337,7 @@ class TestCustomerPortal(PortalCommon):
         self.assertFalse(self.WorkOrder.with_user(self.customer_user).has_access("read"))
 
     def test_customer_creates_a_request(self):
+        self.company.service_dispatch_intake_unit_id = self.hq
         request = self.Request.with_user(self.customer_user)._portal_create_for_customer(
             {
                 "type_id": str(self.repair.id),
