@@ -338,6 +338,7 @@ def _live_objects(users, centre) -> dict:
         "Its result": created,
         "The status": status,
         "`dates`": status["dates"],
+        "`sla`": status["sla"],
         "`steps[]`": status["steps"][0],
     }
 

@@ -1041,6 +1041,17 @@ SELECT id, name, area_id, level_rank, workload, distance_km
             "refuse_reason": order.refuse_reason or False,
             "cancel_reason": order.cancel_reason or False,
             "feedback_rating": order.feedback_rating or False,
+            "sla": {
+                "policy": order.sla_policy_id.name or False,
+                "deadline_kind": order.sla_deadline_kind or False,
+                "deadline": order.sla_deadline or False,
+                "status": order.sla_status or False,
+                "escalation_level": order.escalation_level,
+                "deadlines": {
+                    kind: order[f"sla_deadline_{kind}"] or False
+                    for kind, _label in sla_clock.DEADLINE_KINDS
+                },
+            },
             "steps": [
                 {
                     "step": step.step,
