@@ -33,6 +33,7 @@
         "views/service_dispatch_escalation_level_views.xml",
         "views/service_dispatch_escalation_views.xml",
         "views/service_dispatch_work_order_sla_views.xml",
+        "views/service_dispatch_monitoring_views.xml",
         "wizard/service_dispatch_request_close_views.xml",
         "views/service_dispatch_request_views.xml",
         "views/res_partner_views.xml",

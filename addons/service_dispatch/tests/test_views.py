@@ -74,3 +74,29 @@ class TestViews(DispatchCommon):
         customers = self.env.ref("service_dispatch.service_dispatch_menu_customers")
         self.assertIn(customers.id, Menu.with_user(self.agent_a)._visible_menu_ids())
         self.assertNotIn(customers.id, Menu.with_user(self.supervisor_a1)._visible_menu_ids())
+
+    def test_monitoring_by_outlet_state_and_age_in_the_users_subtree(self):
+        """The monitoring pivot's groups, as each manager reads them: branch A's manager
+        sees branch A's outlets only; the service admin sees both branches."""
+        self.dispatched_order(self.outlet_b1, unit=self.branch_b)
+        action = self.env.ref("service_dispatch.service_dispatch_work_order_action_monitoring")
+        self.assertEqual(action.view_mode.split(",")[0], "pivot")
+        Order = self.env["service.dispatch.work.order"]
+
+        def outlets_seen(user):
+            groups = Order.with_user(user).formatted_read_group(
+                [("is_open", "=", True)], ["outlet_id", "sla_status", "state"], ["__count"]
+            )
+            return {group["outlet_id"][0] for group in groups if group["outlet_id"]}
+
+        self.assertEqual(outlets_seen(self.manager_a), {self.outlet_a1.id})
+        # (a demo database has more outlets: the test's are among them)
+        self.assertLessEqual(
+            {self.outlet_a1.id, self.outlet_b1.id}, outlets_seen(self.service_admin)
+        )
+        # The age filters are domains the web client evaluates; each one parses and runs.
+        search = Order.get_views([(False, "search")])["views"]["search"]["arch"]
+        arch = etree.fromstring(search)
+        for name in ("age_1", "age_3", "age_7", "sla_overdue", "sla_at_risk"):
+            (node,) = arch.xpath(f"//filter[@name='{name}']")
+            self.assertTrue(node.get("domain"), name)
