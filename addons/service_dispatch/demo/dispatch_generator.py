@@ -162,6 +162,18 @@ def generate_demo_dispatch(env):
         _walk(orders, TRAILS[n % len(TRAILS)], rng)
         _flush_tracking(env)
     _backdate(env, ages)
+    # The busiest customer follows their requests on the portal (password = login).
+    counts = env["service.dispatch.request"]._read_group([], ["partner_id"], ["__count"])
+    portal_customer = max(counts, key=lambda group: (group[1], -group[0].id))[0]
+    env["res.users"].with_context(no_reset_password=True).create(
+        {
+            "name": portal_customer.name,
+            "login": "customer.demo",
+            "password": "customer.demo",
+            "partner_id": portal_customer.id,
+            "group_ids": [(6, 0, [ref("base.group_portal").id])],
+        }
+    )
     # The admin reads it all: make sure the demo trail does not hide anything from them.
     env["service.dispatch.work.order"].with_user(admin).search([], limit=1)
 
