@@ -21,7 +21,6 @@ class ServiceDispatchServiceArea(models.Model):
 
     outlet_id = fields.Many2one(
         "service.org.unit",
-        string="Outlet",
         required=True,
         index=True,
         ondelete="cascade",

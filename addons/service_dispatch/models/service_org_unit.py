@@ -16,7 +16,6 @@ class ServiceOrgUnit(models.Model):
 
     dispatch_status = fields.Selection(
         DISPATCH_STATUSES,
-        string="Dispatch Status",
         default="active",
         required=True,
         tracking=True,
