@@ -65,6 +65,8 @@ STEP_DATES = {
     "done": "date_done",
     "feedback": "date_feedback",
 }
+# The widest window a deadline is looked for in (days): beyond it, no deadline.
+MAX_PLAN_DAYS = 1344
 FEEDBACK_RATINGS = [
     ("1", "Very Dissatisfied"),
     ("2", "Dissatisfied"),
@@ -769,7 +771,10 @@ SELECT id, name, area_id, level_rank, workload, distance_km
         if not calendar:
             return [start + timedelta(hours=hours) for hours in hours_list]
         begin = pytz.utc.localize(start)
-        days = 21
+        # A window about the size of the longest deadline (8 working hours a day, 5 days
+        # a week, and a few days' margin for holidays), widened when it falls short: the
+        # calendar's intervals are the same over a shorter window, only fewer.
+        days = max(7, int(max(hours_list, default=0) / 8 * 7 / 5) + 3)
         while True:
             intervals = calendar._work_intervals_batch(begin, begin + timedelta(days=days))[False]
             pairs = [
@@ -780,9 +785,9 @@ SELECT id, name, area_id, level_rank, workload, distance_km
                 for a, b, _meta in intervals
             ]
             moments = sla_clock.plan(pairs, hours_list)
-            if all(moments) or days > 400:
+            if all(moments) or days >= MAX_PLAN_DAYS:
                 return [m and m.replace(microsecond=0) for m in moments]
-            days *= 4
+            days = min(days * 4, MAX_PLAN_DAYS)
 
     def _sla_refresh(self):
         """Match each order's policy, plan its three deadlines from its creation on its
@@ -831,8 +836,11 @@ SELECT id, name, area_id, level_rank, workload, distance_km
         """{company id: {"levels": [level, ...], "delays": [hours, ...]}} of every
         company's active escalation ladder, in order."""
         ladders = {}
+        # One query for the levels with what the SLA engine reads of them.
         for level in (
-            self.env["service.dispatch.escalation.level"].sudo().search([("active", "=", True)])
+            self.env["service.dispatch.escalation.level"]
+            .sudo()
+            .search_fetch([("active", "=", True)], ["company_id", "delay_hours", "levels_up"])
         ):
             ladder = ladders.setdefault(level.company_id.id, {"levels": [], "delays": []})
             ladder["levels"].append(level)

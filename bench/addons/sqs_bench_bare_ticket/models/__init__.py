@@ -1,0 +1,1 @@
+from . import sqs_bench_bare_ticket
