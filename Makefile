@@ -18,7 +18,7 @@ help:
 	@echo "make keypads  simulated keypads + hardware_proxy into the running demo"
 	@echo "make stop   stop what make run started (Odoo, keypads, proxy, the private PostgreSQL)"
 	@echo "make lint   ruff (lint + format check) and pylint-odoo"
-	@echo "make test-core  Odoo's own tests of hr, sms, phone_validation, mail, product, web_hierarchy with our addons (part of make test)"
+	@echo "make test-core  Odoo's own tests of hr, sms, phone_validation, mail, product, portal, resource, web_hierarchy with our addons (part of make test)"
 	@echo "make check-python  requirements.txt resolves/installs on Python 3.10-3.13 (part of make test)"
 	@echo "make clean  stop, then remove .local/ and .venv/"
 

@@ -22,12 +22,12 @@ ADDONS="$("$ROOT/scripts/addons.sh")"
 mkdir -p "$(dirname "$LOG")"
 
 # Python suites of hr, sms, phone_validation, mail (mail's own tests; the big test_mail*
-# modules are not installed) and product (service_dispatch), and web_hierarchy's JS (hoot)
+# modules are not installed), product, portal and resource (service_dispatch), and web_hierarchy's JS (hoot)
 # tests, which web's unit-test page runs in Chrome. base and web are not run: about 1,000
 # tests and several minutes more.
 # CORE_MODULES / CORE_TAGS narrow it (e.g. CORE_MODULES=hr CORE_TAGS=/hr:TestSelfAccessRights).
-MODULES="${CORE_MODULES:-hr,sms,phone_validation,mail,product,web}"
-TAGS="${CORE_TAGS:-/hr,/sms,/phone_validation,/mail,/product,/web:WebSuite.test_unit_desktop[@web_hierarchy]}"
+MODULES="${CORE_MODULES:-hr,sms,phone_validation,mail,product,portal,resource,web}"
+TAGS="${CORE_TAGS:-/hr,/sms,/phone_validation,/mail,/product,/portal,/resource,/web:WebSuite.test_unit_desktop[@web_hierarchy]}"
 
 # Known failures: they fail the same way on a database WITHOUT our addons (same modules,
 # same demo data, same runner; checked with CORE_BARE=1), so they
