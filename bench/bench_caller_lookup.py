@@ -139,38 +139,54 @@ class Json2(h.Client):
         return json.loads(data)
 
 
-def screen_spec(client: Json2) -> dict:
+def screen_spec(client: Json2) -> tuple[dict, dict]:
     """The fields spec of the intake form's onchange, built from its arch as the web client
-    builds it: every field of the form, many2ones with their display name, the lists with
-    their columns."""
+    builds it (web/static/src/model/relational_model/utils.js getFieldsSpec): every field
+    of the form and the form's display_name, many2ones with their display name, the lists
+    with their columns (many2one columns with their display name); and the values the
+    client sends with a change: those of the new screen (its first onchange), all fields."""
     views = client.json2(f"/json/2/{INTAKE}/get_views", {"views": [[False, "form"]]})
     models = views["models"]
 
     def spec_of(node, model: str) -> dict:
         spec = {}
         for field in node.iter("field"):
-            if any(parent.tag == "field" for parent in field.iterancestors()):
+            parent = field.getparent()
+            while parent is not node and parent.tag != "field":
+                parent = parent.getparent()
+            if parent is not node:
                 continue  # a column of a list below: read with its list
             name, ftype = field.get("name"), models[model]["fields"][field.get("name")]["type"]
             if ftype == "many2one":
-                spec[name] = {"fields": {"display_name": {}}}
+                spec[name] = {"fields": {"display_name": {}}, "context": {}}
             elif ftype in ("one2many", "many2many"):
                 sub = field.find("list")
                 relation = models[model]["fields"][name]["relation"]
                 spec[name] = {"fields": spec_of(sub, relation) if sub is not None else
-                              {"display_name": {}}}  # fmt: skip
+                              {"display_name": {}}, "context": {}, "limit": 40}  # fmt: skip
             else:
                 spec[name] = {}
         return spec
 
-    return spec_of(etree.fromstring(views["views"]["form"]["arch"]), INTAKE)
+    spec = spec_of(etree.fromstring(views["views"]["form"]["arch"]), INTAKE)
+    spec["display_name"] = {}  # the form's breadcrumb
+    body = {"values": {}, "field_names": [], "fields_spec": spec}
+    first = client.json2(f"/json/2/{INTAKE}/onchange", body)["value"]
+    values = {
+        name: (value.get("id") if isinstance(value, dict) else [] if isinstance(value, list)
+               else value)
+        for name, value in first.items() if name != "display_name"
+    }  # fmt: skip
+    return spec, values
 
 
 INTAKE = "service.dispatch.intake"
 SPEC: dict = {}  # screen_spec(), once the server runs
+VALUES: dict = {}  # the new screen's values, sent with the typed number
 VARIANTS = {  # name: (path, body for number i, check of the result)
     "screen": (f"/json/2/{INTAKE}/onchange",
-               lambda n: {"values": {"phone": n}, "field_names": ["phone"], "fields_spec": SPEC},
+               lambda n: {"values": dict(VALUES, phone=n), "field_names": ["phone"],
+                              "fields_spec": SPEC},
                lambda r, pid: r["value"]["partner_id"]["id"] == pid),
     "lookup_caller": ("/json/2/res.partner/service_lookup_caller",
                       lambda n: {"phone": n},
@@ -255,7 +271,9 @@ def run(args) -> tuple[str, bool]:
                            "(SELECT count(*) FROM service_dispatch_appliance)")[0]  # fmt: skip
         with h.Server(workers=2) as server:
             client = Json2(server.port, data["key"])
-            SPEC.update(screen_spec(client))
+            spec, values = screen_spec(client)
+            SPEC.update(spec)
+            VALUES.update(values)
             for name in VARIANTS:  # warm-up (both workers), not measured
                 run_variant(client, name, samples, 4 if name == "ilike" else 20)
             logs = {name: [] for name in VARIANTS}

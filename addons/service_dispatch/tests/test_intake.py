@@ -32,6 +32,71 @@ class TestIntake(DispatchCommon):
         self.assertEqual(intake.work_order_ids[:], order)
         self.assertEqual(intake.complaint_ids[:], complaint)
 
+    def test_history_follows_the_customer(self):
+        # Another number, then a customer chosen by hand: the lists follow the customer.
+        intake = self.intake_form(phone="13800139999")
+        self.assertEqual(intake.appliance_ids[:], self.appliance)
+        intake.partner_id = self.env["res.partner"].create({"name": "Household Member"})
+        self.assertFalse(intake.appliance_ids[:])
+        intake.partner_id = self.customer
+        self.assertEqual(intake.appliance_ids[:], self.appliance)
+        intake.phone = "139 0000 1234"
+        self.assertFalse(intake.partner_id)
+        self.assertFalse(intake.appliance_ids[:])
+
+    def test_onchange_sends_the_list_columns(self):
+        # The screen's onchange returns each history line with the columns of its list.
+        order = self.dispatched_order()
+        spec = {
+            "phone": {},
+            "partner_id": {"fields": {"display_name": {}}},
+            "appliance_ids": {
+                "fields": {"product_id": {"fields": {"display_name": {}}}, "serial_number": {}}
+            },
+            "work_order_ids": {"fields": {"name": {}, "state": {}}},
+        }
+        Intake = self.env["service.dispatch.intake"].with_user(self.agent_a)
+        value = Intake.onchange({"phone": "13800139999"}, ["phone"], spec)["value"]
+        value = {
+            name: [list(c) for c in v] if isinstance(v, list) else v for name, v in value.items()
+        }
+        self.assertEqual(value["partner_id"]["id"], self.customer.id)
+        self.assertEqual(
+            value["appliance_ids"],
+            [
+                [
+                    4,
+                    self.appliance.id,
+                    {
+                        "id": self.appliance.id,
+                        "product_id": {
+                            "id": self.appliance.product_id.id,
+                            "display_name": self.appliance.product_id.display_name,
+                        },
+                        "serial_number": "W-0001",
+                    },
+                ]
+            ],
+        )
+        self.assertEqual(
+            value["work_order_ids"],
+            [[4, order.id, {"id": order.id, "name": order.name, "state": order.state}]],
+        )
+        # The lines the screen had are unlinked when the number changes.
+        values = {
+            "phone": "13900001234",
+            "partner_id": self.customer.id,
+            "appliance_ids": [[4, self.appliance.id]],
+            "work_order_ids": [[4, order.id]],
+        }
+        value = Intake.onchange(values, ["phone"], spec)["value"]
+        value = {
+            name: [list(c) for c in v] if isinstance(v, list) else v for name, v in value.items()
+        }
+        self.assertFalse(value["partner_id"])
+        self.assertEqual(value["appliance_ids"], [[3, self.appliance.id, 0]])
+        self.assertEqual(value["work_order_ids"], [[3, order.id, 0]])
+
     def test_history_is_read_as_the_agent(self):
         # A request of branch B is outside agent A's subtree: the screen leaves it out.
         other = self.new_request(self.env.user, unit_id=self.branch_b.id)

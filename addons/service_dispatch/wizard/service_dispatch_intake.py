@@ -1,10 +1,20 @@
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..models.service_dispatch_request_type import PRIORITIES
 
 COMPLAINT_TYPE = "service_dispatch.request_type_complaint"
 PAST_WORK_ORDERS = 20  # as res.partner._service_caller_card
+# What the screen shows of a caller, fetched with the lookup (display name, member status)
+CALLER_FIELDS = ["name", "complete_name", "company_name", "type", "parent_id",
+                 "service_member_tier", "service_member_number", "service_is_member"]  # fmt: skip
+# The caller's history on the screen: field name -> key of _caller_history()
+HISTORY_FIELDS = {
+    "appliance_ids": "appliances",
+    "open_request_ids": "open_requests",
+    "work_order_ids": "work_orders",
+    "complaint_ids": "complaints",
+}
 
 
 class ServiceDispatchIntake(models.TransientModel):
@@ -121,6 +131,102 @@ class ServiceDispatchIntake(models.TransientModel):
             intake.complaint_ids = history["complaints"]
 
     # ------------------------------------------------------------ onchange
+    def onchange(self, values, field_names, fields_spec):
+        """The screen's onchange, with the caller's history read in one batch.
+
+        The generic onchange snapshots every line of the four history lists as a new
+        record, then reads and compares each line against its stored record, one by
+        one: most of the time of a lookup. Here the history lists are left out of the
+        generic pass (they only depend on the customer) and, when the customer changes,
+        each list is read with its columns at once (`web_read` of the searched lines,
+        as the agent) and returned as the same commands: unlink the lines the screen
+        had, link the new ones with their values.
+        """
+        history_spec = {name: fields_spec[name] for name in HISTORY_FIELDS if name in fields_spec}
+        if not history_spec or not set(field_names or ()) - set(history_spec):
+            return super().onchange(values, field_names, fields_spec)
+        shown = {name: self._onchange_line_ids(values.get(name)) for name in history_spec}
+        values = {name: value for name, value in values.items() if name not in history_spec}
+        other_spec = {name: spec for name, spec in fields_spec.items() if name not in history_spec}
+        result = super().onchange(values, field_names, other_spec)
+        changed = result.get("value", {})
+        if "partner_id" in changed:
+            partner = changed["partner_id"]
+        elif "partner_id" in field_names or (not field_names and values.get("partner_id")):
+            partner = values["partner_id"]  # chosen by hand, or a default
+        else:
+            return result  # the same customer, so the same history
+        if isinstance(partner, dict):
+            partner = partner.get("id")
+        columns = {
+            HISTORY_FIELDS[name]: list(spec.get("fields") or ())
+            for name, spec in history_spec.items()
+        }
+        history = self._caller_history(self.env["res.partner"].browse(partner or ()), columns)
+        for name, spec in history_spec.items():
+            lines = history[HISTORY_FIELDS[name]]
+            if "context" in spec:
+                lines = lines.with_context(**spec["context"])
+            rows = self._history_rows(lines, spec.get("fields") or {})
+            commands = [Command.unlink(line_id) for line_id in shown[name] - set(lines.ids)]
+            commands += [
+                (Command.UPDATE if row["id"] in shown[name] else Command.LINK, row["id"], row)
+                for row in rows
+            ]
+            if commands:
+                changed[name] = commands
+        result["value"] = changed
+        return result
+
+    @api.model
+    def _onchange_line_ids(self, commands):
+        """Ids of the lines of an x2many value as the client sends it (commands)."""
+        ids = set()
+        for command in commands or ():
+            if command[0] in (Command.LINK, Command.UPDATE):
+                ids.add(command[1])
+            elif command[0] == Command.SET:
+                ids.update(command[2])
+        return ids
+
+    @api.model
+    def _history_rows(self, lines, spec):
+        """`lines.web_read(spec)` for lines just searched (and fetched) as the user: their
+        record rules were applied by the search, so the values are formatted from what it
+        fetched instead of checking each line's rules again; many2ones with their display
+        name (read as web_read does). Any other spec goes through web_read."""
+        if not lines:
+            return []
+        fields = lines._fields
+        simple = all(
+            name in fields
+            and (
+                fields[name].type not in ("many2one", "one2many", "many2many", "properties")
+                or (
+                    fields[name].type == "many2one"
+                    and set(sub.get("fields", {})) <= {"display_name"}
+                )
+            )
+            for name, sub in spec.items()
+        )
+        if not simple:
+            return lines.web_read(spec)
+        lines.browse()._determine_fields_to_fetch(list(spec))  # field access, as read() does
+        rows = lines._read_format(list(spec), load=None)
+        for name, sub in spec.items():
+            if fields[name].type != "many2one" or "fields" not in sub:
+                continue
+            targets = lines[name]
+            if "context" in sub:
+                targets = targets.with_context(**sub["context"])
+            names = {target.id: target.display_name for target in targets.sudo()}
+            for row in rows:
+                if row[name]:
+                    row[name] = {"id": row[name], "display_name": names[row[name]]}
+                    if "display_name" not in sub["fields"]:
+                        del row[name]["display_name"]
+        return rows
+
     @api.onchange("serial_number")
     def _onchange_serial_number(self):
         """A scanned serial number finds its owner (and preselects the appliance)."""
@@ -202,8 +308,10 @@ class ServiceDispatchIntake(models.TransientModel):
     # ------------------------------------------------------------ business
     def _find_callers(self, e164):
         """The customers calling from `e164` that the user may read, members first."""
-        return self.env["res.partner"].search(
-            [("phone_sanitized", "=", e164)], order="service_is_member desc, id"
+        return self.env["res.partner"].search_fetch(
+            [("phone_sanitized", "=", e164)],
+            CALLER_FIELDS,
+            order="service_is_member desc, id",
         )
 
     def _find_appliance(self, serial):
@@ -212,9 +320,20 @@ class ServiceDispatchIntake(models.TransientModel):
         )
 
     @api.model
-    def _caller_history(self, partner):
+    def _caller_history(self, partner, columns=None):
         """What the agent sees of `partner`: appliances, open requests, past work orders,
-        past complaints. Searched as the current user, so record rules apply."""
+        past complaints. Searched as the current user, so record rules apply; each list
+        is fetched with its columns (`columns`: list key -> field names, to add to those
+        of the screen) in its search query."""
+        columns = columns or {}
+
+        def with_columns(model, key, names):
+            return [
+                name
+                for name in dict.fromkeys([*names, *columns.get(key, ())])
+                if name in model._fields and model._fields[name].store
+            ]
+
         Appliance = self.env["service.dispatch.appliance"]
         Request = self.env["service.dispatch.request"]
         WorkOrder = self.env["service.dispatch.work.order"]
@@ -230,23 +349,47 @@ class ServiceDispatchIntake(models.TransientModel):
         # search_fetch: each list in one query, with the columns the screen shows.
         if Appliance.has_access("read"):
             history["appliances"] = Appliance.search_fetch(
-                partner_domain, ["product_id", "serial_number", "purchase_date", "warranty_end"]
+                partner_domain,
+                with_columns(
+                    Appliance,
+                    "appliances",
+                    ["product_id", "serial_number", "purchase_date", "warranty_end"],
+                ),
             )
         if Request.has_access("read"):
             requests = Request.search_fetch(
                 partner_domain,
-                ["name", "create_date", "type_id", "appliance_id", "state", "description"],
+                with_columns(
+                    Request,
+                    "open_requests",
+                    [
+                        "name",
+                        "create_date",
+                        "type_id",
+                        "appliance_id",
+                        "state",
+                        "description",
+                        *columns.get("complaints", ()),
+                    ],
+                ),
                 order="id desc",
             )
-            complaint = self.env.ref(COMPLAINT_TYPE, raise_if_not_found=False)
+            # the id of the complaint type (cached), not its record: no query per call
+            complaint_id = self.env["ir.model.data"]._xmlid_to_res_id(
+                COMPLAINT_TYPE, raise_if_not_found=False
+            )
             history["open_requests"] = requests.filtered(
                 lambda r: r.state in ("open", "in_progress")
             )
-            history["complaints"] = requests.filtered(lambda r: r.type_id == complaint)
+            history["complaints"] = requests.filtered(lambda r: r.type_id.id == complaint_id)
         if WorkOrder.has_access("read"):
             history["work_orders"] = WorkOrder.search_fetch(
                 partner_domain,
-                ["name", "create_date", "service_type", "appliance_id", "state"],
+                with_columns(
+                    WorkOrder,
+                    "work_orders",
+                    ["name", "create_date", "service_type", "appliance_id", "state"],
+                ),
                 order="id desc",
                 limit=PAST_WORK_ORDERS,
             )
