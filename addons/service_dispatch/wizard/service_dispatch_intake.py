@@ -71,7 +71,7 @@ class ServiceDispatchIntake(models.TransientModel):
     new_city = fields.Char(string="City")
     new_district = fields.Char(string="District")
     new_zip = fields.Char(string="ZIP")
-    new_state_id = fields.Many2one("res.country.state", string="State")
+    new_state_id = fields.Many2one("res.country.state", string="Region")
     new_product_id = fields.Many2one("product.product", string="Product")
     new_serial_number = fields.Char(string="Appliance Serial Number")
     new_purchase_date = fields.Date(string="Purchase Date")
