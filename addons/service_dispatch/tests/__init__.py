@@ -12,3 +12,4 @@ from . import test_web_form
 from . import test_dispatch_ranking
 from . import test_call_centre_api
 from . import test_portal
+from . import test_tour_ring_to_dispatch
