@@ -59,13 +59,14 @@ MATRIX = {
         "agent": "r", "dispatcher": "r", "centre_manager": "crwu", "outlet": "r",
         "manager": "r", "other": "", "admin": "crwu", "internal": "",
     },
-    # Deadlines: the company's (or every company's) configuration.
+    # Deadlines: the company's (or every company's) configuration, set by administrators:
+    # the centres and outlets they judge read them.
     "service.dispatch.sla.policy": {
-        "agent": "r", "dispatcher": "r", "centre_manager": "crwu", "outlet": "r",
+        "agent": "r", "dispatcher": "r", "centre_manager": "r", "outlet": "r",
         "manager": "r", "other": "r", "admin": "crwu", "internal": "",
     },
     "service.dispatch.escalation.level": {
-        "agent": "r", "dispatcher": "r", "centre_manager": "crwu", "outlet": "r",
+        "agent": "r", "dispatcher": "r", "centre_manager": "r", "outlet": "r",
         "manager": "r", "other": "r", "admin": "crwu", "internal": "",
     },
     # The escalation log: read with the work order, written by the SLA job only.
@@ -265,6 +266,17 @@ class TestAccessMatrix(AccessMatrixMixin, AccessMatrixCommon):
         self.area_b1.with_user(self.manager_b).read(["city"])
         with self.assertRaises(AccessError):
             self.area_b1.with_user(self.manager_b).write({"city": "Suzhou"})
+
+    def test_centre_managers_change_their_outlets_technicians_only(self):
+        self.tech_a1.with_user(self.centre_manager_a).phone = "+86 139 0000 0001"
+        self.assertEqual(self.tech_b1.with_user(self.centre_manager_a).name, self.tech_b1.name)
+        with self.assertRaises(AccessError):
+            self.tech_b1.with_user(self.centre_manager_a).write({"phone": "+86 139 0000 0002"})
+        with self.assertRaises(AccessError):
+            self.env["service.dispatch.technician"].with_user(self.centre_manager_a).create(
+                {"name": "Poached", "outlet_id": self.outlet_b1.id}
+            )
+        self.tech_b1.with_user(self.service_admin).phone = "+86 139 0000 0003"
 
     def test_agents_create_requests_for_their_centre_only(self):
         Request = self.env["service.dispatch.request"].with_user(self.agent_a)

@@ -21,6 +21,7 @@ CARD_KEYS = {
     "description",
 }
 STATUS_KEYS = {
+    "sla",
     "id",
     "name",
     "state",
@@ -208,6 +209,11 @@ class TestCallCentreApi(DispatchCommon):
         self.assertEqual(status["state"], "accepted")
         self.assertEqual(status["state_label"], "Accepted")
         self.assertTrue(status["is_open"])
+        # Accepted: the deadline to be on site runs.
+        self.assertEqual(status["sla"]["deadline_kind"], "on_site")
+        self.assertEqual(status["sla"]["deadline"], status["sla"]["deadlines"]["on_site"])
+        self.assertEqual(status["sla"]["status"], "on_track")
+        self.assertEqual(status["sla"]["escalation_level"], 0)
         self.assertEqual(
             status["outlet"], {"id": self.outlet_a1.id, "code": "T-A-1", "name": "Outlet A1"}
         )

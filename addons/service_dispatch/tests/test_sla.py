@@ -269,8 +269,13 @@ class TestSla(DispatchCommon):
                 self.env["service.dispatch.escalation"].with_user(user).create(values)
             with self.assertRaises(AccessError):
                 log.with_user(user).write({"kind": "escalation"})
-        self.policy.with_user(self.centre_manager_a).hours_accept = 3
-        self.level_centre.with_user(self.centre_manager_a).delay_hours = 1
+        # Deadlines judge the centres: their managers read them, administrators set them.
+        with self.assertRaises(AccessError):
+            self.policy.with_user(self.centre_manager_a).hours_accept = 30
+        with self.assertRaises(AccessError):
+            self.level_centre.with_user(self.centre_manager_a).delay_hours = 100
+        self.policy.with_user(self.service_admin).hours_accept = 3
+        self.level_centre.with_user(self.service_admin).delay_hours = 1
         self.assertEqual(self.policy.with_user(self.supervisor_a1).hours_accept, 3)
         with self.assertRaises(AccessError):
             self.policy.with_user(self.supervisor_a1).hours_accept = 5
