@@ -116,3 +116,43 @@ class DispatchCommon(ServiceBaseCommon):
         order = request.work_order_ids
         order.with_user(dispatcher).action_dispatch((outlet or cls.outlet_a1).id)
         return order
+
+    def core_matrix_records(self, order_a, order_b, technician_b=None):
+        """The access-matrix records (tests/test_access_matrix.py, test_portal.py) of the
+        models every role meets: model -> (record on branch A's side, record on branch
+        B's side or None, values to create one on A's side, values to write)."""
+        request_a = order_a.request_id
+        return {
+            "service.dispatch.request": (
+                request_a, order_b.request_id,
+                {"partner_id": self.customer.id, "type_id": self.complaint.id,
+                 "unit_id": self.branch_a.id},
+                {"description": "Rewritten"},
+            ),
+            "service.dispatch.work.order": (
+                order_a, order_b,
+                {"request_id": request_a.id, "service_type": "repair"},
+                {"description": "Bring a ladder"},
+            ),
+            "service.dispatch.work.order.step": (
+                order_a.step_ids[:1], order_b.step_ids[:1], None, {"note": "Forged"},
+            ),
+            "service.dispatch.appliance": (
+                self.appliance, None,
+                {"partner_id": self.customer.id, "product_id": self.kettle.id,
+                 "serial_number": "K-NEW"},
+                {"purchase_place": "Elsewhere"},
+            ),
+            "service.dispatch.appliance.ownership": (
+                self.appliance.ownership_ids, None, None, {"date_end": "2020-01-01 00:00:00"},
+            ),
+            "service.dispatch.request.type": (
+                self.repair, None,
+                {"name": "Maintenance", "code": "T-MAINT", "path": "close_at_intake"},
+                {"name": "Repairs"},
+            ),
+            "service.dispatch.technician": (
+                self.tech_a1, technician_b, {"name": "New Tech", "outlet_id": self.outlet_a1.id},
+                {"phone": "+86 139 0000 0000"},
+            ),
+        }  # fmt: skip

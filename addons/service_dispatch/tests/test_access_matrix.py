@@ -141,39 +141,7 @@ class TestAccessMatrix(AccessMatrixMixin, AccessMatrixCommon):
     def _records(self):
         """model -> (record of branch A's side, record of branch B's side or None,
         values to create a record on A's side, values to write)."""
-        return {
-            "service.dispatch.request": (
-                self.request_a, self.request_b,
-                {"partner_id": self.customer.id, "type_id": self.complaint.id,
-                 "unit_id": self.branch_a.id},
-                {"description": "Rewritten"},
-            ),
-            "service.dispatch.work.order": (
-                self.order_a, self.order_b,
-                {"request_id": self.request_a.id, "service_type": "repair"},
-                {"description": "Bring a ladder"},
-            ),
-            "service.dispatch.work.order.step": (
-                self.order_a.step_ids[:1], self.order_b.step_ids[:1], None, {"note": "Forged"},
-            ),
-            "service.dispatch.appliance": (
-                self.appliance, None,
-                {"partner_id": self.customer.id, "product_id": self.kettle.id,
-                 "serial_number": "K-NEW"},
-                {"purchase_place": "Elsewhere"},
-            ),
-            "service.dispatch.appliance.ownership": (
-                self.appliance.ownership_ids, None, None, {"date_end": "2020-01-01 00:00:00"},
-            ),
-            "service.dispatch.request.type": (
-                self.repair, None,
-                {"name": "Maintenance", "code": "T-MAINT", "path": "close_at_intake"},
-                {"name": "Repairs"},
-            ),
-            "service.dispatch.technician": (
-                self.tech_a1, None, {"name": "New Tech", "outlet_id": self.outlet_a1.id},
-                {"phone": "+86 139 0000 0000"},
-            ),
+        return self.core_matrix_records(self.order_a, self.order_b) | {
             "service.dispatch.service.area": (
                 self.area_a1, self.area_b1,
                 {"outlet_id": self.outlet_a1.id, "country_id": self.area_a1.country_id.id,

@@ -203,41 +203,7 @@ class TestPortalAccessMatrix(AccessMatrixMixin, PortalCommon):
             "customer": self.customer_user,
             "portal": self._new_user("dispatch.portal.plain", "base.group_portal"),
         }
-        request_a, request_b = self.order_a1.request_id, self.order_b1.request_id
-        records = {
-            "service.dispatch.request": (
-                request_a, request_b,
-                {"partner_id": self.customer.id, "type_id": self.complaint.id,
-                 "unit_id": self.branch_a.id},
-                {"description": "Rewritten"},
-            ),
-            "service.dispatch.work.order": (
-                self.order_a1, self.order_b1,
-                {"request_id": request_a.id, "service_type": "repair"},
-                {"description": "Bring a ladder"},
-            ),
-            "service.dispatch.work.order.step": (
-                self.order_a1.step_ids[:1], self.order_b1.step_ids[:1], None, {"note": "Forged"},
-            ),
-            "service.dispatch.appliance": (
-                self.appliance, None,
-                {"partner_id": self.customer.id, "product_id": self.kettle.id,
-                 "serial_number": "K-NEW"},
-                {"purchase_place": "Elsewhere"},
-            ),
-            "service.dispatch.appliance.ownership": (
-                self.appliance.ownership_ids, None, None, {"date_end": "2020-01-01 00:00:00"},
-            ),
-            "service.dispatch.request.type": (
-                self.repair, None,
-                {"name": "Maintenance", "code": "T-MAINT", "path": "close_at_intake"},
-                {"name": "Repairs"},
-            ),
-            "service.dispatch.technician": (
-                self.tech_a1, self.tech_b1, {"name": "New Tech", "outlet_id": self.outlet_a1.id},
-                {"phone": "+86 139 0000 0000"},
-            ),
-        }  # fmt: skip
+        records = self.core_matrix_records(self.order_a1, self.order_b1, self.tech_b1)
         self.assertAccessMatrix(PORTAL_MATRIX, PORTAL_ROLES, records, {"outlet_portal_b"})
 
 
