@@ -41,6 +41,7 @@ PROTECTED_FIELDS = frozenset(
 SLA_FIELDS = frozenset(
     {
         "sla_policy_id",
+        "sla_calendar_id",
         "sla_deadline_accept",
         "sla_deadline_on_site",
         "sla_deadline_done",
@@ -177,6 +178,12 @@ class ServiceDispatchWorkOrder(models.Model):
     sla_policy_id = fields.Many2one(
         "service.dispatch.sla.policy", string="SLA Policy", readonly=True
     )
+    sla_calendar_id = fields.Many2one(
+        "resource.calendar",
+        string="SLA Calendar",
+        readonly=True,
+        help="The working calendar the deadlines were planned on.",
+    )
     sla_deadline_accept = fields.Datetime(string="Accept by", readonly=True)
     sla_deadline_on_site = fields.Datetime(string="On Site by", readonly=True)
     sla_deadline_done = fields.Datetime(string="Finish by", readonly=True)
@@ -238,9 +245,10 @@ class ServiceDispatchWorkOrder(models.Model):
                 vals["name"] = self.env["ir.sequence"].next_by_code("service.dispatch.work.order")
             if vals.get("request_id") and not vals.get("partner_id"):
                 vals["partner_id"] = Request.browse(vals["request_id"]).partner_id.id
+        # The deadlines go in with the order (no second write): planned from its creation.
+        self._sla_prepare_create(vals_list)
         orders = super().create(vals_list)
         orders._log_step("create", False, "new")
-        orders._sla_refresh()
         return orders
 
     def write(self, vals):
@@ -253,7 +261,7 @@ class ServiceDispatchWorkOrder(models.Model):
             )
         result = super().write(vals)
         if SLA_TRIGGERS.intersection(vals):
-            self._sla_refresh()
+            self._sla_refresh(keep_plan=True)
         return result
 
     # ------------------------------------------------------------ steps
@@ -681,20 +689,41 @@ SELECT id, name, area_id, level_rank, workload, distance_km
         partners = (centre.manager_ids | centre.supervisor_ids).partner_id
         if not partners:
             return
-        for order in self.sudo():
-            order.message_subscribe(partner_ids=partners.ids)
-            order.message_post(
-                body=self.env._(
-                    "%(order)s dispatched to %(outlet)s (%(centre)s).",
-                    order=order.name,
-                    outlet=outlet.display_name,
-                    centre=centre.display_name,
-                ),
-                partner_ids=partners.ids,
-                author_id=self.env.user.partner_id.id,
-                message_type="comment",
-                subtype_xmlid="mail.mt_note",
+        orders = self.sudo()
+        # The centre follows the orders (one insert for all) and gets one note per order
+        # addressed to it, with an inbox notification (as the SLA warnings): no e-mail
+        # is rendered or sent while the dispatcher waits.
+        self.env["mail.followers"].sudo()._insert_followers(
+            self._name, orders.ids, partners.ids, check_existing=True, existing_policy="skip"
+        )
+        bodies = {
+            order.id: self.env._(
+                "%(order)s dispatched to %(outlet)s (%(centre)s).",
+                order=order.name,
+                outlet=outlet.display_name,
+                centre=centre.display_name,
             )
+            for order in orders
+        }
+        messages = orders._message_log_batch(
+            bodies,
+            author_id=self.env.user.partner_id.id,
+            message_type="comment",
+            partner_ids=partners.ids,
+        )
+        self.env["mail.notification"].sudo().create(
+            [
+                {
+                    "mail_message_id": message.id,
+                    "res_partner_id": partner.id,
+                    "notification_type": "inbox",
+                    "notification_status": "sent",
+                    "author_id": message.author_id.id,
+                }
+                for message in messages
+                for partner in partners
+            ]
+        )
 
     # ------------------------------------------------------------ portal
     # Outlet staff on the portal (controllers/portal.py): /my/work-orders/<id>; the step
@@ -789,47 +818,101 @@ SELECT id, name, area_id, level_rank, workload, distance_km
                 return [m and m.replace(microsecond=0) for m in moments]
             days = min(days * 4, MAX_PLAN_DAYS)
 
-    def _sla_refresh(self):
+    @api.model
+    def _sla_prepare_create(self, vals_list):
+        """Add the SLA values of new orders to their create values (`vals_list`): the
+        policy of their request, the three deadlines planned from their creation (the
+        transaction's time, their create_date) on their calendar, the current one."""
+        Request = self.env["service.dispatch.request"].sudo()
+        Policy = self.env["service.dispatch.sla.policy"]
+        Unit = self.env["service.org.unit"].sudo()
+        now = fields.Datetime.now()
+        ladders = None
+        for vals in vals_list:
+            request = Request.browse(vals.get("request_id"))
+            if not request:
+                continue
+            company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+            policy = Policy._match(request.type_id, request.priority, company)
+            unit = Unit.browse(vals.get("outlet_id")) or request.unit_id
+            calendar = unit._dispatch_calendar() if unit else company.resource_calendar_id
+            start = vals.get("create_date") or self.env.cr.now()
+            if ladders is None and policy:
+                ladders = self._sla_ladders()
+            delays = (ladders or {}).get(company.id, {}).get("delays", [])
+            vals.update(
+                self._sla_values(policy, calendar, start, vals.get("state", "new"), now, delays)
+            )
+
+    def _sla_values(self, policy, calendar, start, state, now, delays, previous=None):
+        """The SLA values of an order under `policy` created at `start` on `calendar`,
+        in `state`: its three deadlines, the current one (of the state) with its warning,
+        status and next check. `previous` (the order) keeps the warning and ladder
+        level when its current deadline stays the same."""
+        kinds = [kind for kind, _label in sla_clock.DEADLINE_KINDS]
+        vals = {"sla_policy_id": policy.id, "sla_calendar_id": calendar.id if calendar else False}
+        deadlines, warnings = {}, {}
+        if policy:
+            hours = [policy.hours_accept, policy.hours_on_site, policy.hours_done]
+            share = policy.warning_percent / 100
+            moments = self._sla_plan(calendar, start, hours + [h * share for h in hours])
+            for index, kind in enumerate(kinds):
+                deadlines[kind] = (hours[index] and moments[index]) or False
+                warnings[kind] = (hours[index] and moments[index + 3]) or False
+        for kind in kinds:
+            vals[f"sla_deadline_{kind}"] = deadlines.get(kind, False)
+        kind = sla_clock.DEADLINE_BY_STATE.get(state)
+        kind = kind if deadlines.get(kind) else False
+        deadline, warning = deadlines.get(kind, False), warnings.get(kind, False)
+        same = previous is not None and kind and kind == previous.sla_deadline_kind
+        warned = same and previous.sla_warned
+        level = previous.escalation_level if same else 0
+        check = sla_clock.next_check(now, warning, deadline, warned, level, delays)
+        vals.update(
+            sla_deadline_kind=kind or False,
+            sla_deadline=deadline,
+            sla_date_warning=warning,
+            sla_warned=bool(warned),
+            escalation_level=level,
+            sla_status=sla_clock.status(now, warning, deadline),
+            sla_next_check=check or False,
+        )
+        return vals
+
+    def _sla_refresh(self, keep_plan=False):
         """Match each order's policy, plan its three deadlines from its creation on its
         calendar, and set the current one (of its stage), its warning time, status and
-        next check. A new current deadline starts its warning and ladder afresh."""
+        next check. A new current deadline starts its warning and ladder afresh. With
+        `keep_plan` (a stage change), an order whose policy, calendar and current
+        deadline stay the same (e.g. dispatched to an outlet on the calendar of its
+        service unit) keeps its plan: only its status is updated."""
         now = fields.Datetime.now()
         Policy = self.env["service.dispatch.sla.policy"]
-        ladders = self._sla_ladders()
-        kinds = [kind for kind, _label in sla_clock.DEADLINE_KINDS]
+        ladders = None
         for order in self.sudo():
             policy = Policy._match(order.request_id.type_id, order.priority, order.company_id)
-            vals = {"sla_policy_id": policy.id}
-            deadlines, warnings = {}, {}
-            if policy:
-                hours = [policy.hours_accept, policy.hours_on_site, policy.hours_done]
-                share = policy.warning_percent / 100
-                moments = self._sla_plan(
-                    order._sla_calendar(), order.create_date, hours + [h * share for h in hours]
-                )
-                for index, kind in enumerate(kinds):
-                    deadlines[kind] = (hours[index] and moments[index]) or False
-                    warnings[kind] = (hours[index] and moments[index + 3]) or False
-            for kind in kinds:
-                vals[f"sla_deadline_{kind}"] = deadlines.get(kind, False)
+            calendar = order._sla_calendar()
             kind = sla_clock.DEADLINE_BY_STATE.get(order.state)
-            kind = kind if deadlines.get(kind) else False
-            deadline, warning = deadlines.get(kind, False), warnings.get(kind, False)
-            same = kind and kind == order.sla_deadline_kind
-            warned = same and order.sla_warned
-            level = order.escalation_level if same else 0
+            if (
+                keep_plan
+                and order.sla_calendar_id
+                and policy == order.sla_policy_id
+                and calendar == order.sla_calendar_id
+                and order.sla_deadline_kind
+                and kind == order.sla_deadline_kind
+            ):
+                status = sla_clock.status(now, order.sla_date_warning, order.sla_deadline)
+                if status != order.sla_status:
+                    order.write({"sla_status": status})
+                continue
+            if ladders is None:
+                ladders = self._sla_ladders()
             delays = ladders.get(order.company_id.id, {}).get("delays", [])
-            check = sla_clock.next_check(now, warning, deadline, warned, level, delays)
-            vals.update(
-                sla_deadline_kind=kind or False,
-                sla_deadline=deadline,
-                sla_date_warning=warning,
-                sla_warned=bool(warned),
-                escalation_level=level,
-                sla_status=sla_clock.status(now, warning, deadline),
-                sla_next_check=check or False,
+            order.write(
+                self._sla_values(
+                    policy, calendar, order.create_date, order.state, now, delays, order
+                )
             )
-            order.write(vals)
 
     @api.model
     def _sla_ladders(self):
