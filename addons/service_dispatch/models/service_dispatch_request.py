@@ -121,6 +121,10 @@ class ServiceDispatchRequest(models.Model):
             self.priority = self.type_id.default_priority
 
     # ------------------------------------------------------------ CRUD
+    def _creation_message(self):
+        # The model's label without reading ir.model.
+        return self.env._("Service Request created")
+
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su:

@@ -1,10 +1,10 @@
 import base64
 import binascii
 import json
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytz
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.tools import SQL, format_datetime, json_default
 
@@ -213,6 +213,11 @@ class ServiceDispatchWorkOrder(models.Model):
         "service.dispatch.escalation", "work_order_id", string="Escalations", readonly=True
     )
 
+    # The open workload of each outlet (the dispatch ranking) counts from this index alone.
+    _open_by_outlet_idx = models.Index(
+        "(outlet_id) WHERE state IN ('new', 'dispatched', 'refused', 'accepted', 'on_site')"
+    )
+
     # ------------------------------------------------------------ computes
     @api.depends("step_ids.step")
     def _compute_refuse_count(self):
@@ -231,6 +236,10 @@ class ServiceDispatchWorkOrder(models.Model):
         return [("state", "in" if wanted else "not in", list(OPEN_STATES))]
 
     # ------------------------------------------------------------ CRUD
+    def _creation_message(self):
+        # The model's label without reading ir.model.
+        return self.env._("Work Order created")
+
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su:
@@ -492,7 +501,7 @@ class ServiceDispatchWorkOrder(models.Model):
         the Dispatch dialog, integrators and RPC clients."""
         return self._dispatch_candidates(limit=limit)
 
-    def _dispatch_candidates(self, limit=10):
+    def _dispatch_candidates(self, limit=10, covered_only=False):
         """Rank the outlets that may take this order, in one query.
 
         Candidates: the company's active outlets taking work (not suspended) in the
@@ -505,7 +514,8 @@ class ServiceDispatchWorkOrder(models.Model):
         The caller must be an agent who reads the order; outlets are ranked as
         superuser (a dispatcher need not read every outlet). Returns dicts: rank,
         outlet_id, outlet_name, level (False: not covered), area_id, distance_km (False:
-        unknown), workload, reason.
+        unknown), workload, reason. `covered_only`: the outlets covering the address
+        only (the best one's choice), their workload alone counted.
         """
         self.ensure_one()
         if not self.env.su:
@@ -513,7 +523,7 @@ class ServiceDispatchWorkOrder(models.Model):
                 raise AccessError(self.env._("Only agents and dispatchers rank outlets."))
             self.check_access("read")
         self.env.flush_all()
-        self.env.cr.execute(self._dispatch_candidates_query(limit))
+        self.env.cr.execute(self._dispatch_candidates_query(limit, covered_only))
         rows = self.env.cr.dictfetchall()
         areas = (
             self.env["service.dispatch.service.area"]
@@ -538,7 +548,7 @@ class ServiceDispatchWorkOrder(models.Model):
             candidates.append(candidate)
         return candidates
 
-    def _dispatch_candidates_query(self, limit):
+    def _dispatch_candidates_query(self, limit, covered_only=False):
         """The ranking query (see _dispatch_candidates). Unknown coordinates are 0/0;
         names compare lower-cased and trimmed, postcodes by prefix without spaces."""
         return SQL(
@@ -602,8 +612,8 @@ WITH target AS (
 ), workload AS (
     SELECT wo.outlet_id, count(*) AS open_count
       FROM service_dispatch_work_order wo
-     WHERE wo.outlet_id IN (SELECT id FROM outlet)
-       AND wo.state = ANY(%(open_states)s::varchar[])
+     WHERE wo.outlet_id IN (SELECT {workload_outlets})
+       AND wo.state IN %(open_states)s
   GROUP BY wo.outlet_id
 ), ranked AS (
     SELECT outlet.id, outlet.name, coverage.area_id, coverage.level_rank,
@@ -618,15 +628,20 @@ WITH target AS (
 CROSS JOIN target
  LEFT JOIN coverage ON coverage.outlet_id = outlet.id
  LEFT JOIN workload ON workload.outlet_id = outlet.id
+     WHERE {covered_filter}
 )
 SELECT id, name, area_id, level_rank, workload, distance_km
   FROM ranked
  ORDER BY level_rank DESC NULLS LAST, distance_km ASC NULLS LAST, workload ASC, id
  LIMIT %(limit)s
-""",
+""".format(
+                workload_outlets="outlet_id FROM coverage" if covered_only else "id FROM outlet",
+                covered_filter="coverage.outlet_id IS NOT NULL" if covered_only else "TRUE",
+            ),
             order_id=self.id,
             levels=list(dispatch_ranking.LEVELS),
-            open_states=sorted(OPEN_STATES),
+            # a literal list: the partial index of open orders by outlet applies
+            open_states=tuple(sorted(OPEN_STATES)),
             radius=dispatch_ranking.EARTH_RADIUS_KM,
             limit=limit,
         )
@@ -659,7 +674,7 @@ SELECT id, name, area_id, level_rank, workload, distance_km
     def _best_outlet(self):
         """The top candidate: the best ranked outlet covering the address, if any."""
         self.ensure_one()
-        candidates = self._dispatch_candidates(limit=1)
+        candidates = self._dispatch_candidates(limit=1, covered_only=True)
         if candidates and candidates[0]["level"]:
             return self.env["service.org.unit"].browse(candidates[0]["outlet_id"])
         return self.env["service.org.unit"]
@@ -686,7 +701,20 @@ SELECT id, name, area_id, level_rank, workload, distance_km
         values = {"outlet_id": outlet.id, "technician_id": technician.id if technician else False}
         self._run_step("dispatch", note, values)
         centre = outlet.sudo().parent_id
-        partners = (centre.manager_ids | centre.supervisor_ids).partner_id
+        if not centre:
+            return
+        # The centre's active managers and supervisors, in one query.
+        self.env.cr.execute(
+            """SELECT partner_id, share FROM res_users
+                WHERE active AND id IN (
+                      SELECT user_id FROM service_org_unit_manager_rel WHERE unit_id = %(unit)s
+                       UNION
+                      SELECT user_id FROM service_org_unit_supervisor_rel WHERE unit_id = %(unit)s)
+             ORDER BY partner_id""",
+            {"unit": centre.id},
+        )
+        rows = self.env.cr.fetchall()
+        partners = self.env["res.partner"].browse([row[0] for row in rows])
         if not partners:
             return
         orders = self.sudo()
@@ -694,7 +722,12 @@ SELECT id, name, area_id, level_rank, workload, distance_km
         # addressed to it, with an inbox notification (as the SLA warnings): no e-mail
         # is rendered or sent while the dispatcher waits.
         self.env["mail.followers"].sudo()._insert_followers(
-            self._name, orders.ids, partners.ids, check_existing=True, existing_policy="skip"
+            self._name,
+            orders.ids,
+            partners.ids,
+            customer_ids=[row[0] for row in rows if row[1]],
+            check_existing=True,
+            existing_policy="skip",
         )
         bodies = {
             order.id: self.env._(
@@ -799,24 +832,59 @@ SELECT id, name, area_id, level_rank, workload, distance_km
         leaves, i.e. public holidays, excluded); wall-clock hours without a calendar."""
         if not calendar:
             return [start + timedelta(hours=hours) for hours in hours_list]
-        begin = pytz.utc.localize(start)
+        signature = self._sla_calendar_signature(calendar, start)
         # A window about the size of the longest deadline (8 working hours a day, 5 days
         # a week, and a few days' margin for holidays), widened when it falls short: the
         # calendar's intervals are the same over a shorter window, only fewer.
         days = max(7, int(max(hours_list, default=0) / 8 * 7 / 5) + 3)
         while True:
-            intervals = calendar._work_intervals_batch(begin, begin + timedelta(days=days))[False]
             pairs = [
-                (
-                    a.astimezone(pytz.utc).replace(tzinfo=None),
-                    b.astimezone(pytz.utc).replace(tzinfo=None),
-                )
-                for a, b, _meta in intervals
+                (max(a, start), b)
+                for a, b in self._sla_work_pairs(calendar.id, signature, start.date(), days)
+                if b > start
             ]
             moments = sla_clock.plan(pairs, hours_list)
             if all(moments) or days >= MAX_PLAN_DAYS:
                 return [m and m.replace(microsecond=0) for m in moments]
             days = min(days * 4, MAX_PLAN_DAYS)
+
+    @api.model
+    def _sla_calendar_signature(self, calendar, start):
+        """A digest of what the working time of `calendar` from `start` depends on (the
+        calendar, its attendances, the global leaves ending after `start`), in one
+        query: the key of the cached intervals, so that any change plans afresh."""
+        for model in ("resource.calendar", "resource.calendar.attendance"):
+            self.env[model].flush_model()
+        self.env["resource.calendar.leaves"].flush_model()
+        self.env.cr.execute(
+            """SELECT md5(concat_ws('|',
+                   (SELECT c::text FROM resource_calendar c WHERE c.id = %(calendar)s),
+                   (SELECT string_agg(a::text, ',' ORDER BY a.id)
+                      FROM resource_calendar_attendance a WHERE a.calendar_id = %(calendar)s),
+                   (SELECT string_agg(l::text, ',' ORDER BY l.id)
+                      FROM resource_calendar_leaves l
+                     WHERE (l.calendar_id = %(calendar)s OR l.calendar_id IS NULL)
+                       AND l.resource_id IS NULL AND l.date_to >= %(start)s)))""",
+            {"calendar": calendar.id, "start": start},
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    @tools.ormcache("calendar_id", "signature", "day", "days")
+    def _sla_work_pairs(self, calendar_id, signature, day, days):
+        """The working intervals of a calendar (naive UTC pairs, in order) from the start
+        of `day` (UTC) over `days` + 1 days, global leaves excluded. Cached by the
+        calendar's `signature` (see _sla_calendar_signature)."""
+        calendar = self.env["resource.calendar"].sudo().browse(calendar_id)
+        begin = pytz.utc.localize(datetime.combine(day, time.min))
+        intervals = calendar._work_intervals_batch(begin, begin + timedelta(days=days + 1))[False]
+        return tuple(
+            (
+                a.astimezone(pytz.utc).replace(tzinfo=None),
+                b.astimezone(pytz.utc).replace(tzinfo=None),
+            )
+            for a, b, _meta in intervals
+        )
 
     @api.model
     def _sla_prepare_create(self, vals_list):
