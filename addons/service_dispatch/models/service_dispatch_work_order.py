@@ -477,6 +477,8 @@ class ServiceDispatchWorkOrder(models.Model):
                     "outlet_id": (outlet or order.outlet_id).id,
                     "technician_id": order.technician_id.id,
                     "note": note,
+                    # stored with the line (a related field otherwise recomputed at flush)
+                    "company_id": order.company_id.id,
                 }
                 for order in self
             ]
@@ -951,28 +953,29 @@ SELECT id, name, area_id, level_rank, workload, distance_km
         """Match each order's policy, plan its three deadlines from its creation on its
         calendar, and set the current one (of its stage), its warning time, status and
         next check. A new current deadline starts its warning and ladder afresh. With
-        `keep_plan` (a stage change), an order whose policy, calendar and current
-        deadline stay the same (e.g. dispatched to an outlet on the calendar of its
-        service unit) keeps its plan: only its status is updated."""
+        `keep_plan` (a stage change), an order whose calendar and current deadline stay
+        the same (e.g. dispatched to an outlet on the calendar of its service unit) keeps
+        its policy and plan: only its status is updated."""
         now = fields.Datetime.now()
         Policy = self.env["service.dispatch.sla.policy"]
         ladders = None
         for order in self.sudo():
-            policy = Policy._match(order.request_id.type_id, order.priority, order.company_id)
             calendar = order._sla_calendar()
             kind = sla_clock.DEADLINE_BY_STATE.get(order.state)
             if (
                 keep_plan
                 and order.sla_calendar_id
-                and policy == order.sla_policy_id
                 and calendar == order.sla_calendar_id
                 and order.sla_deadline_kind
                 and kind == order.sla_deadline_kind
             ):
+                # The same deadline on the same calendar (the policy is the one matched
+                # for the order's type and priority, which a stage does not change).
                 status = sla_clock.status(now, order.sla_date_warning, order.sla_deadline)
                 if status != order.sla_status:
                     order.write({"sla_status": status})
                 continue
+            policy = Policy._match(order.request_id.type_id, order.priority, order.company_id)
             if ladders is None:
                 ladders = self._sla_ladders()
             delays = ladders.get(order.company_id.id, {}).get("delays", [])
