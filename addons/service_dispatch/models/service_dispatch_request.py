@@ -135,7 +135,9 @@ class ServiceDispatchRequest(models.Model):
                     )
         for vals in vals_list:
             if vals.get("name", "/") == "/":
-                vals["name"] = self.env["ir.sequence"].next_by_code("service.dispatch.request")
+                vals["name"] = self.env["service.dispatch.work.order"]._next_reference(
+                    "service.dispatch.request"
+                )
             if vals.get("phone"):
                 vals["phone"] = self.env.company._service_phone_e164(vals["phone"])
             if "priority" not in vals and vals.get("type_id"):

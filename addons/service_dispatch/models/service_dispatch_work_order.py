@@ -240,6 +240,33 @@ class ServiceDispatchWorkOrder(models.Model):
         # The model's label without reading ir.model.
         return self.env._("Work Order created")
 
+    @api.model
+    def _next_reference(self, code):
+        """`ir.sequence.next_by_code(code)` in one query for a standard sequence without
+        date ranges (the number drawn with the sequence found; its prefix and suffix
+        interpolated by ir.sequence itself); other sequences through next_by_code."""
+        Sequence = self.env["ir.sequence"]
+        Sequence.browse().check_access("read")
+        Sequence.flush_model()
+        self.env.cr.execute(
+            """SELECT name, prefix, suffix, padding,
+                      CASE WHEN implementation = 'standard' AND use_date_range IS NOT TRUE
+                           THEN nextval(format('ir_sequence_%%s', CASE WHEN id < 1000
+                                THEN lpad(id::text, 3, '0') ELSE id::text END)::regclass)
+                      END
+                 FROM ir_sequence
+                WHERE code = %s AND active AND (company_id = %s OR company_id IS NULL)
+             ORDER BY company_id, id
+                LIMIT 1""",
+            (code, self.env.company.id),
+        )
+        row = self.env.cr.fetchone()
+        if not row or row[4] is None:
+            return Sequence.next_by_code(code)
+        name, prefix, suffix, padding, number = row
+        draft = Sequence.new({"name": name, "prefix": prefix, "suffix": suffix, "padding": padding})
+        return draft.get_next_char(number)
+
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su:
@@ -251,7 +278,7 @@ class ServiceDispatchWorkOrder(models.Model):
         Request = self.env["service.dispatch.request"]
         for vals in vals_list:
             if vals.get("name", "/") == "/":
-                vals["name"] = self.env["ir.sequence"].next_by_code("service.dispatch.work.order")
+                vals["name"] = self._next_reference("service.dispatch.work.order")
             if vals.get("request_id") and not vals.get("partner_id"):
                 vals["partner_id"] = Request.browse(vals["request_id"]).partner_id.id
         # The deadlines go in with the order (no second write): planned from its creation.
@@ -503,7 +530,7 @@ class ServiceDispatchWorkOrder(models.Model):
         the Dispatch dialog, integrators and RPC clients."""
         return self._dispatch_candidates(limit=limit)
 
-    def _dispatch_candidates(self, limit=10, covered_only=False):
+    def _dispatch_candidates(self, limit=10, covered_only=False, reasons=True):
         """Rank the outlets that may take this order, in one query.
 
         Candidates: the company's active outlets taking work (not suspended) in the
@@ -517,7 +544,8 @@ class ServiceDispatchWorkOrder(models.Model):
         superuser (a dispatcher need not read every outlet). Returns dicts: rank,
         outlet_id, outlet_name, level (False: not covered), area_id, distance_km (False:
         unknown), workload, reason. `covered_only`: the outlets covering the address
-        only (the best one's choice), their workload alone counted.
+        only (the best one's choice), their workload alone counted. Without `reasons`,
+        no reason is given (nor are the areas read).
         """
         self.ensure_one()
         if not self.env.su:
@@ -527,6 +555,21 @@ class ServiceDispatchWorkOrder(models.Model):
         self.env.flush_all()
         self.env.cr.execute(self._dispatch_candidates_query(limit, covered_only))
         rows = self.env.cr.dictfetchall()
+        if not reasons:
+            return [
+                {
+                    "rank": rank,
+                    "outlet_id": row["id"],
+                    "outlet_name": row["name"],
+                    "level": row["level_rank"] and dispatch_ranking.LEVELS[row["level_rank"] - 1],
+                    "area_id": row["area_id"] or False,
+                    "distance_km": round(row["distance_km"], 2)
+                    if row["distance_km"] is not None
+                    else False,
+                    "workload": row["workload"],
+                }
+                for rank, row in enumerate(rows, 1)
+            ]
         areas = (
             self.env["service.dispatch.service.area"]
             .sudo()
@@ -676,7 +719,7 @@ SELECT id, name, area_id, level_rank, workload, distance_km
     def _best_outlet(self):
         """The top candidate: the best ranked outlet covering the address, if any."""
         self.ensure_one()
-        candidates = self._dispatch_candidates(limit=1, covered_only=True)
+        candidates = self._dispatch_candidates(limit=1, covered_only=True, reasons=False)
         if candidates and candidates[0]["level"]:
             return self.env["service.org.unit"].browse(candidates[0]["outlet_id"])
         return self.env["service.org.unit"]
@@ -894,25 +937,52 @@ SELECT id, name, area_id, level_rank, workload, distance_km
         policy of their request, the three deadlines planned from their creation (the
         transaction's time, their create_date) on their calendar, the current one."""
         Request = self.env["service.dispatch.request"].sudo()
-        Policy = self.env["service.dispatch.sla.policy"]
         Unit = self.env["service.org.unit"].sudo()
         now = fields.Datetime.now()
-        ladders = None
+        ladders = {}
         for vals in vals_list:
             request = Request.browse(vals.get("request_id"))
             if not request:
                 continue
             company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
-            policy = Policy._match(request.type_id, request.priority, company)
+            policy = self._sla_match_policy(request.type_id, request.priority, company)
             unit = Unit.browse(vals.get("outlet_id")) or request.unit_id
             calendar = unit._dispatch_calendar() if unit else company.resource_calendar_id
             start = vals.get("create_date") or self.env.cr.now()
-            if ladders is None and policy:
-                ladders = self._sla_ladders()
-            delays = (ladders or {}).get(company.id, {}).get("delays", [])
+
+            def delays(company=company):
+                # the ladder is read only for a deadline already past
+                if not ladders:
+                    ladders.update(self._sla_ladders())
+                return ladders.get(company.id, {}).get("delays", [])
+
             vals.update(
                 self._sla_values(policy, calendar, start, vals.get("state", "new"), now, delays)
             )
+
+    @api.model
+    def _sla_match_policy(self, request_type, priority, company):
+        """service.dispatch.sla.policy._match, its candidates read with the fields the
+        SLA engine uses in the same query."""
+        Policy = self.env["service.dispatch.sla.policy"].sudo()
+        candidates = Policy.search_fetch(
+            [
+                ("type_id", "in", [request_type.id, False]),
+                ("priority", "in", [priority, False]),
+                ("company_id", "in", [company.id, False]),
+            ],
+            [
+                "type_id",
+                "priority",
+                "company_id",
+                "sequence",
+                "hours_accept",
+                "hours_on_site",
+                "hours_done",
+                "warning_percent",
+            ],
+        )
+        return Policy._most_specific(candidates)
 
     def _sla_values(self, policy, calendar, start, state, now, delays, previous=None):
         """The SLA values of an order under `policy` created at `start` on `calendar`,
@@ -937,6 +1007,8 @@ SELECT id, name, area_id, level_rank, workload, distance_km
         same = previous is not None and kind and kind == previous.sla_deadline_kind
         warned = same and previous.sla_warned
         level = previous.escalation_level if same else 0
+        if callable(delays):  # the ladder counts only past the deadline
+            delays = delays() if deadline and now >= deadline else []
         check = sla_clock.next_check(now, warning, deadline, warned, level, delays)
         vals.update(
             sla_deadline_kind=kind or False,
@@ -957,7 +1029,6 @@ SELECT id, name, area_id, level_rank, workload, distance_km
         the same (e.g. dispatched to an outlet on the calendar of its service unit) keeps
         its policy and plan: only its status is updated."""
         now = fields.Datetime.now()
-        Policy = self.env["service.dispatch.sla.policy"]
         ladders = None
         for order in self.sudo():
             calendar = order._sla_calendar()
@@ -975,7 +1046,9 @@ SELECT id, name, area_id, level_rank, workload, distance_km
                 if status != order.sla_status:
                     order.write({"sla_status": status})
                 continue
-            policy = Policy._match(order.request_id.type_id, order.priority, order.company_id)
+            policy = self._sla_match_policy(
+                order.request_id.type_id, order.priority, order.company_id
+            )
             if ladders is None:
                 ladders = self._sla_ladders()
             delays = ladders.get(order.company_id.id, {}).get("delays", [])
