@@ -276,6 +276,7 @@ class ServiceDispatchWorkOrder(models.Model):
                         self.env._("A new work order is to dispatch: use its Dispatch button.")
                     )
         Request = self.env["service.dispatch.request"]
+        vals_list = [dict(vals) for vals in vals_list]  # the SLA values go in: the caller's stay
         for vals in vals_list:
             if vals.get("name", "/") == "/":
                 vals["name"] = self._next_reference("service.dispatch.work.order")
