@@ -121,6 +121,10 @@ class ServiceDispatchRequest(models.Model):
             self.priority = self.type_id.default_priority
 
     # ------------------------------------------------------------ CRUD
+    def _creation_message(self):
+        # The model's label without reading ir.model.
+        return self.env._("Service Request created")
+
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su:
@@ -131,7 +135,9 @@ class ServiceDispatchRequest(models.Model):
                     )
         for vals in vals_list:
             if vals.get("name", "/") == "/":
-                vals["name"] = self.env["ir.sequence"].next_by_code("service.dispatch.request")
+                vals["name"] = self.env["service.dispatch.work.order"]._next_reference(
+                    "service.dispatch.request"
+                )
             if vals.get("phone"):
                 vals["phone"] = self.env.company._service_phone_e164(vals["phone"])
             if "priority" not in vals and vals.get("type_id"):

@@ -1,10 +1,10 @@
 import base64
 import binascii
 import json
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytz
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.tools import SQL, format_datetime, json_default
 
@@ -41,6 +41,7 @@ PROTECTED_FIELDS = frozenset(
 SLA_FIELDS = frozenset(
     {
         "sla_policy_id",
+        "sla_calendar_id",
         "sla_deadline_accept",
         "sla_deadline_on_site",
         "sla_deadline_done",
@@ -177,6 +178,12 @@ class ServiceDispatchWorkOrder(models.Model):
     sla_policy_id = fields.Many2one(
         "service.dispatch.sla.policy", string="SLA Policy", readonly=True
     )
+    sla_calendar_id = fields.Many2one(
+        "resource.calendar",
+        string="SLA Calendar",
+        readonly=True,
+        help="The working calendar the deadlines were planned on.",
+    )
     sla_deadline_accept = fields.Datetime(string="Accept by", readonly=True)
     sla_deadline_on_site = fields.Datetime(string="On Site by", readonly=True)
     sla_deadline_done = fields.Datetime(string="Finish by", readonly=True)
@@ -206,6 +213,11 @@ class ServiceDispatchWorkOrder(models.Model):
         "service.dispatch.escalation", "work_order_id", string="Escalations", readonly=True
     )
 
+    # The open workload of each outlet (the dispatch ranking) counts from this index alone.
+    _open_by_outlet_idx = models.Index(
+        "(outlet_id) WHERE state IN ('new', 'dispatched', 'refused', 'accepted', 'on_site')"
+    )
+
     # ------------------------------------------------------------ computes
     @api.depends("step_ids.step")
     def _compute_refuse_count(self):
@@ -224,6 +236,37 @@ class ServiceDispatchWorkOrder(models.Model):
         return [("state", "in" if wanted else "not in", list(OPEN_STATES))]
 
     # ------------------------------------------------------------ CRUD
+    def _creation_message(self):
+        # The model's label without reading ir.model.
+        return self.env._("Work Order created")
+
+    @api.model
+    def _next_reference(self, code):
+        """`ir.sequence.next_by_code(code)` in one query for a standard sequence without
+        date ranges (the number drawn with the sequence found; its prefix and suffix
+        interpolated by ir.sequence itself); other sequences through next_by_code."""
+        Sequence = self.env["ir.sequence"]
+        Sequence.browse().check_access("read")
+        Sequence.flush_model()
+        self.env.cr.execute(
+            """SELECT name, prefix, suffix, padding,
+                      CASE WHEN implementation = 'standard' AND use_date_range IS NOT TRUE
+                           THEN nextval(format('ir_sequence_%%s', CASE WHEN id < 1000
+                                THEN lpad(id::text, 3, '0') ELSE id::text END)::regclass)
+                      END
+                 FROM ir_sequence
+                WHERE code = %s AND active AND (company_id = %s OR company_id IS NULL)
+             ORDER BY company_id, id
+                LIMIT 1""",
+            (code, self.env.company.id),
+        )
+        row = self.env.cr.fetchone()
+        if not row or row[4] is None:
+            return Sequence.next_by_code(code)
+        name, prefix, suffix, padding, number = row
+        draft = Sequence.new({"name": name, "prefix": prefix, "suffix": suffix, "padding": padding})
+        return draft.get_next_char(number)
+
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su:
@@ -233,14 +276,16 @@ class ServiceDispatchWorkOrder(models.Model):
                         self.env._("A new work order is to dispatch: use its Dispatch button.")
                     )
         Request = self.env["service.dispatch.request"]
+        vals_list = [dict(vals) for vals in vals_list]  # the SLA values go in: the caller's stay
         for vals in vals_list:
             if vals.get("name", "/") == "/":
-                vals["name"] = self.env["ir.sequence"].next_by_code("service.dispatch.work.order")
+                vals["name"] = self._next_reference("service.dispatch.work.order")
             if vals.get("request_id") and not vals.get("partner_id"):
                 vals["partner_id"] = Request.browse(vals["request_id"]).partner_id.id
+        # The deadlines go in with the order (no second write): planned from its creation.
+        self._sla_prepare_create(vals_list)
         orders = super().create(vals_list)
         orders._log_step("create", False, "new")
-        orders._sla_refresh()
         return orders
 
     def write(self, vals):
@@ -253,7 +298,7 @@ class ServiceDispatchWorkOrder(models.Model):
             )
         result = super().write(vals)
         if SLA_TRIGGERS.intersection(vals):
-            self._sla_refresh()
+            self._sla_refresh(keep_plan=True)
         return result
 
     # ------------------------------------------------------------ steps
@@ -460,6 +505,8 @@ class ServiceDispatchWorkOrder(models.Model):
                     "outlet_id": (outlet or order.outlet_id).id,
                     "technician_id": order.technician_id.id,
                     "note": note,
+                    # stored with the line (a related field otherwise recomputed at flush)
+                    "company_id": order.company_id.id,
                 }
                 for order in self
             ]
@@ -484,7 +531,7 @@ class ServiceDispatchWorkOrder(models.Model):
         the Dispatch dialog, integrators and RPC clients."""
         return self._dispatch_candidates(limit=limit)
 
-    def _dispatch_candidates(self, limit=10):
+    def _dispatch_candidates(self, limit=10, covered_only=False, reasons=True):
         """Rank the outlets that may take this order, in one query.
 
         Candidates: the company's active outlets taking work (not suspended) in the
@@ -497,7 +544,9 @@ class ServiceDispatchWorkOrder(models.Model):
         The caller must be an agent who reads the order; outlets are ranked as
         superuser (a dispatcher need not read every outlet). Returns dicts: rank,
         outlet_id, outlet_name, level (False: not covered), area_id, distance_km (False:
-        unknown), workload, reason.
+        unknown), workload, reason. `covered_only`: the outlets covering the address
+        only (the best one's choice), their workload alone counted. Without `reasons`,
+        no reason is given (nor are the areas read).
         """
         self.ensure_one()
         if not self.env.su:
@@ -505,8 +554,23 @@ class ServiceDispatchWorkOrder(models.Model):
                 raise AccessError(self.env._("Only agents and dispatchers rank outlets."))
             self.check_access("read")
         self.env.flush_all()
-        self.env.cr.execute(self._dispatch_candidates_query(limit))
+        self.env.cr.execute(self._dispatch_candidates_query(limit, covered_only))
         rows = self.env.cr.dictfetchall()
+        if not reasons:
+            return [
+                {
+                    "rank": rank,
+                    "outlet_id": row["id"],
+                    "outlet_name": row["name"],
+                    "level": row["level_rank"] and dispatch_ranking.LEVELS[row["level_rank"] - 1],
+                    "area_id": row["area_id"] or False,
+                    "distance_km": round(row["distance_km"], 2)
+                    if row["distance_km"] is not None
+                    else False,
+                    "workload": row["workload"],
+                }
+                for rank, row in enumerate(rows, 1)
+            ]
         areas = (
             self.env["service.dispatch.service.area"]
             .sudo()
@@ -530,7 +594,7 @@ class ServiceDispatchWorkOrder(models.Model):
             candidates.append(candidate)
         return candidates
 
-    def _dispatch_candidates_query(self, limit):
+    def _dispatch_candidates_query(self, limit, covered_only=False):
         """The ranking query (see _dispatch_candidates). Unknown coordinates are 0/0;
         names compare lower-cased and trimmed, postcodes by prefix without spaces."""
         return SQL(
@@ -594,8 +658,8 @@ WITH target AS (
 ), workload AS (
     SELECT wo.outlet_id, count(*) AS open_count
       FROM service_dispatch_work_order wo
-     WHERE wo.outlet_id IN (SELECT id FROM outlet)
-       AND wo.state = ANY(%(open_states)s::varchar[])
+     WHERE wo.outlet_id IN (SELECT {workload_outlets})
+       AND wo.state IN %(open_states)s
   GROUP BY wo.outlet_id
 ), ranked AS (
     SELECT outlet.id, outlet.name, coverage.area_id, coverage.level_rank,
@@ -610,15 +674,20 @@ WITH target AS (
 CROSS JOIN target
  LEFT JOIN coverage ON coverage.outlet_id = outlet.id
  LEFT JOIN workload ON workload.outlet_id = outlet.id
+     WHERE {covered_filter}
 )
 SELECT id, name, area_id, level_rank, workload, distance_km
   FROM ranked
  ORDER BY level_rank DESC NULLS LAST, distance_km ASC NULLS LAST, workload ASC, id
  LIMIT %(limit)s
-""",
+""".format(
+                workload_outlets="outlet_id FROM coverage" if covered_only else "id FROM outlet",
+                covered_filter="coverage.outlet_id IS NOT NULL" if covered_only else "TRUE",
+            ),
             order_id=self.id,
             levels=list(dispatch_ranking.LEVELS),
-            open_states=sorted(OPEN_STATES),
+            # a literal list: the partial index of open orders by outlet applies
+            open_states=tuple(sorted(OPEN_STATES)),
             radius=dispatch_ranking.EARTH_RADIUS_KM,
             limit=limit,
         )
@@ -651,7 +720,7 @@ SELECT id, name, area_id, level_rank, workload, distance_km
     def _best_outlet(self):
         """The top candidate: the best ranked outlet covering the address, if any."""
         self.ensure_one()
-        candidates = self._dispatch_candidates(limit=1)
+        candidates = self._dispatch_candidates(limit=1, covered_only=True, reasons=False)
         if candidates and candidates[0]["level"]:
             return self.env["service.org.unit"].browse(candidates[0]["outlet_id"])
         return self.env["service.org.unit"]
@@ -678,23 +747,62 @@ SELECT id, name, area_id, level_rank, workload, distance_km
         values = {"outlet_id": outlet.id, "technician_id": technician.id if technician else False}
         self._run_step("dispatch", note, values)
         centre = outlet.sudo().parent_id
-        partners = (centre.manager_ids | centre.supervisor_ids).partner_id
+        if not centre:
+            return
+        # The centre's active managers and supervisors, in one query.
+        self.env.cr.execute(
+            """SELECT partner_id, share FROM res_users
+                WHERE active AND id IN (
+                      SELECT user_id FROM service_org_unit_manager_rel WHERE unit_id = %(unit)s
+                       UNION
+                      SELECT user_id FROM service_org_unit_supervisor_rel WHERE unit_id = %(unit)s)
+             ORDER BY partner_id""",
+            {"unit": centre.id},
+        )
+        rows = self.env.cr.fetchall()
+        partners = self.env["res.partner"].browse([row[0] for row in rows])
         if not partners:
             return
-        for order in self.sudo():
-            order.message_subscribe(partner_ids=partners.ids)
-            order.message_post(
-                body=self.env._(
-                    "%(order)s dispatched to %(outlet)s (%(centre)s).",
-                    order=order.name,
-                    outlet=outlet.display_name,
-                    centre=centre.display_name,
-                ),
-                partner_ids=partners.ids,
-                author_id=self.env.user.partner_id.id,
-                message_type="comment",
-                subtype_xmlid="mail.mt_note",
+        orders = self.sudo()
+        # The centre follows the orders (one insert for all) and gets one note per order
+        # addressed to it, with an inbox notification (as the SLA warnings): no e-mail
+        # is rendered or sent while the dispatcher waits.
+        self.env["mail.followers"].sudo()._insert_followers(
+            self._name,
+            orders.ids,
+            partners.ids,
+            customer_ids=[row[0] for row in rows if row[1]],
+            check_existing=True,
+            existing_policy="skip",
+        )
+        bodies = {
+            order.id: self.env._(
+                "%(order)s dispatched to %(outlet)s (%(centre)s).",
+                order=order.name,
+                outlet=outlet.display_name,
+                centre=centre.display_name,
             )
+            for order in orders
+        }
+        messages = orders._message_log_batch(
+            bodies,
+            author_id=self.env.user.partner_id.id,
+            message_type="comment",
+            partner_ids=partners.ids,
+        )
+        self.env["mail.notification"].sudo().create(
+            [
+                {
+                    "mail_message_id": message.id,
+                    "res_partner_id": partner.id,
+                    "notification_type": "inbox",
+                    "notification_status": "sent",
+                    "author_id": message.author_id.id,
+                }
+                for message in messages
+                for partner in partners
+            ]
+        )
 
     # ------------------------------------------------------------ portal
     # Outlet staff on the portal (controllers/portal.py): /my/work-orders/<id>; the step
@@ -770,66 +878,186 @@ SELECT id, name, area_id, level_rank, workload, distance_km
         leaves, i.e. public holidays, excluded); wall-clock hours without a calendar."""
         if not calendar:
             return [start + timedelta(hours=hours) for hours in hours_list]
-        begin = pytz.utc.localize(start)
+        signature = self._sla_calendar_signature(calendar, start)
         # A window about the size of the longest deadline (8 working hours a day, 5 days
         # a week, and a few days' margin for holidays), widened when it falls short: the
         # calendar's intervals are the same over a shorter window, only fewer.
         days = max(7, int(max(hours_list, default=0) / 8 * 7 / 5) + 3)
         while True:
-            intervals = calendar._work_intervals_batch(begin, begin + timedelta(days=days))[False]
             pairs = [
-                (
-                    a.astimezone(pytz.utc).replace(tzinfo=None),
-                    b.astimezone(pytz.utc).replace(tzinfo=None),
-                )
-                for a, b, _meta in intervals
+                (max(a, start), b)
+                for a, b in self._sla_work_pairs(calendar.id, signature, start.date(), days)
+                if b > start
             ]
             moments = sla_clock.plan(pairs, hours_list)
             if all(moments) or days >= MAX_PLAN_DAYS:
                 return [m and m.replace(microsecond=0) for m in moments]
             days = min(days * 4, MAX_PLAN_DAYS)
 
-    def _sla_refresh(self):
+    @api.model
+    def _sla_calendar_signature(self, calendar, start):
+        """A digest of what the working time of `calendar` from `start` depends on (the
+        calendar, its attendances, the global leaves ending after `start`), in one
+        query: the key of the cached intervals, so that any change plans afresh."""
+        for model in ("resource.calendar", "resource.calendar.attendance"):
+            self.env[model].flush_model()
+        self.env["resource.calendar.leaves"].flush_model()
+        self.env.cr.execute(
+            """SELECT md5(concat_ws('|',
+                   (SELECT c::text FROM resource_calendar c WHERE c.id = %(calendar)s),
+                   (SELECT string_agg(a::text, ',' ORDER BY a.id)
+                      FROM resource_calendar_attendance a WHERE a.calendar_id = %(calendar)s),
+                   (SELECT string_agg(l::text, ',' ORDER BY l.id)
+                      FROM resource_calendar_leaves l
+                     WHERE (l.calendar_id = %(calendar)s OR l.calendar_id IS NULL)
+                       AND l.resource_id IS NULL AND l.date_to >= %(start)s)))""",
+            {"calendar": calendar.id, "start": start},
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    @tools.ormcache("calendar_id", "signature", "day", "days")
+    def _sla_work_pairs(self, calendar_id, signature, day, days):
+        """The working intervals of a calendar (naive UTC pairs, in order) from the start
+        of `day` (UTC) over `days` + 1 days, global leaves excluded. Cached by the
+        calendar's `signature` (see _sla_calendar_signature)."""
+        calendar = self.env["resource.calendar"].sudo().browse(calendar_id)
+        begin = pytz.utc.localize(datetime.combine(day, time.min))
+        intervals = calendar._work_intervals_batch(begin, begin + timedelta(days=days + 1))[False]
+        return tuple(
+            (
+                a.astimezone(pytz.utc).replace(tzinfo=None),
+                b.astimezone(pytz.utc).replace(tzinfo=None),
+            )
+            for a, b, _meta in intervals
+        )
+
+    @api.model
+    def _sla_prepare_create(self, vals_list):
+        """Add the SLA values of new orders to their create values (`vals_list`): the
+        policy of their request, the three deadlines planned from their creation (the
+        transaction's time, their create_date) on their calendar, the current one."""
+        Request = self.env["service.dispatch.request"].sudo()
+        Unit = self.env["service.org.unit"].sudo()
+        now = fields.Datetime.now()
+        ladders = {}
+        for vals in vals_list:
+            request = Request.browse(vals.get("request_id"))
+            if not request:
+                continue
+            company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+            policy = self._sla_match_policy(request.type_id, request.priority, company)
+            unit = Unit.browse(vals.get("outlet_id")) or request.unit_id
+            calendar = unit._dispatch_calendar() if unit else company.resource_calendar_id
+            start = vals.get("create_date") or self.env.cr.now()
+
+            def delays(company=company):
+                # the ladder is read only for a deadline already past
+                if not ladders:
+                    ladders.update(self._sla_ladders())
+                return ladders.get(company.id, {}).get("delays", [])
+
+            vals.update(
+                self._sla_values(policy, calendar, start, vals.get("state", "new"), now, delays)
+            )
+
+    @api.model
+    def _sla_match_policy(self, request_type, priority, company):
+        """service.dispatch.sla.policy._match, its candidates read with the fields the
+        SLA engine uses in the same query."""
+        Policy = self.env["service.dispatch.sla.policy"].sudo()
+        candidates = Policy.search_fetch(
+            [
+                ("type_id", "in", [request_type.id, False]),
+                ("priority", "in", [priority, False]),
+                ("company_id", "in", [company.id, False]),
+            ],
+            [
+                "type_id",
+                "priority",
+                "company_id",
+                "sequence",
+                "hours_accept",
+                "hours_on_site",
+                "hours_done",
+                "warning_percent",
+            ],
+        )
+        return Policy._most_specific(candidates)
+
+    def _sla_values(self, policy, calendar, start, state, now, delays, previous=None):
+        """The SLA values of an order under `policy` created at `start` on `calendar`,
+        in `state`: its three deadlines, the current one (of the state) with its warning,
+        status and next check. `previous` (the order) keeps the warning and ladder
+        level when its current deadline stays the same."""
+        kinds = [kind for kind, _label in sla_clock.DEADLINE_KINDS]
+        vals = {"sla_policy_id": policy.id, "sla_calendar_id": calendar.id if calendar else False}
+        deadlines, warnings = {}, {}
+        if policy:
+            hours = [policy.hours_accept, policy.hours_on_site, policy.hours_done]
+            share = policy.warning_percent / 100
+            moments = self._sla_plan(calendar, start, hours + [h * share for h in hours])
+            for index, kind in enumerate(kinds):
+                deadlines[kind] = (hours[index] and moments[index]) or False
+                warnings[kind] = (hours[index] and moments[index + 3]) or False
+        for kind in kinds:
+            vals[f"sla_deadline_{kind}"] = deadlines.get(kind, False)
+        kind = sla_clock.DEADLINE_BY_STATE.get(state)
+        kind = kind if deadlines.get(kind) else False
+        deadline, warning = deadlines.get(kind, False), warnings.get(kind, False)
+        same = previous is not None and kind and kind == previous.sla_deadline_kind
+        warned = same and previous.sla_warned
+        level = previous.escalation_level if same else 0
+        if callable(delays):  # the ladder counts only past the deadline
+            delays = delays() if deadline and now >= deadline else []
+        check = sla_clock.next_check(now, warning, deadline, warned, level, delays)
+        vals.update(
+            sla_deadline_kind=kind or False,
+            sla_deadline=deadline,
+            sla_date_warning=warning,
+            sla_warned=bool(warned),
+            escalation_level=level,
+            sla_status=sla_clock.status(now, warning, deadline),
+            sla_next_check=check or False,
+        )
+        return vals
+
+    def _sla_refresh(self, keep_plan=False):
         """Match each order's policy, plan its three deadlines from its creation on its
         calendar, and set the current one (of its stage), its warning time, status and
-        next check. A new current deadline starts its warning and ladder afresh."""
+        next check. A new current deadline starts its warning and ladder afresh. With
+        `keep_plan` (a stage change), an order whose calendar and current deadline stay
+        the same (e.g. dispatched to an outlet on the calendar of its service unit) keeps
+        its policy and plan: only its status is updated."""
         now = fields.Datetime.now()
-        Policy = self.env["service.dispatch.sla.policy"]
-        ladders = self._sla_ladders()
-        kinds = [kind for kind, _label in sla_clock.DEADLINE_KINDS]
+        ladders = None
         for order in self.sudo():
-            policy = Policy._match(order.request_id.type_id, order.priority, order.company_id)
-            vals = {"sla_policy_id": policy.id}
-            deadlines, warnings = {}, {}
-            if policy:
-                hours = [policy.hours_accept, policy.hours_on_site, policy.hours_done]
-                share = policy.warning_percent / 100
-                moments = self._sla_plan(
-                    order._sla_calendar(), order.create_date, hours + [h * share for h in hours]
-                )
-                for index, kind in enumerate(kinds):
-                    deadlines[kind] = (hours[index] and moments[index]) or False
-                    warnings[kind] = (hours[index] and moments[index + 3]) or False
-            for kind in kinds:
-                vals[f"sla_deadline_{kind}"] = deadlines.get(kind, False)
+            calendar = order._sla_calendar()
             kind = sla_clock.DEADLINE_BY_STATE.get(order.state)
-            kind = kind if deadlines.get(kind) else False
-            deadline, warning = deadlines.get(kind, False), warnings.get(kind, False)
-            same = kind and kind == order.sla_deadline_kind
-            warned = same and order.sla_warned
-            level = order.escalation_level if same else 0
-            delays = ladders.get(order.company_id.id, {}).get("delays", [])
-            check = sla_clock.next_check(now, warning, deadline, warned, level, delays)
-            vals.update(
-                sla_deadline_kind=kind or False,
-                sla_deadline=deadline,
-                sla_date_warning=warning,
-                sla_warned=bool(warned),
-                escalation_level=level,
-                sla_status=sla_clock.status(now, warning, deadline),
-                sla_next_check=check or False,
+            if (
+                keep_plan
+                and order.sla_calendar_id
+                and calendar == order.sla_calendar_id
+                and order.sla_deadline_kind
+                and kind == order.sla_deadline_kind
+            ):
+                # The same deadline on the same calendar (the policy is the one matched
+                # for the order's type and priority, which a stage does not change).
+                status = sla_clock.status(now, order.sla_date_warning, order.sla_deadline)
+                if status != order.sla_status:
+                    order.write({"sla_status": status})
+                continue
+            policy = self._sla_match_policy(
+                order.request_id.type_id, order.priority, order.company_id
             )
-            order.write(vals)
+            if ladders is None:
+                ladders = self._sla_ladders()
+            delays = ladders.get(order.company_id.id, {}).get("delays", [])
+            order.write(
+                self._sla_values(
+                    policy, calendar, order.create_date, order.state, now, delays, order
+                )
+            )
 
     @api.model
     def _sla_ladders(self):
