@@ -353,7 +353,7 @@ class ServiceDispatchIntake(models.TransientModel):
                 with_columns(
                     Appliance,
                     "appliances",
-                    ["product_id", "serial_number", "purchase_date", "warranty_end"],
+                    ["product_label", "serial_number", "purchase_date", "warranty_end"],
                 ),
             )
         if Request.has_access("read"):
