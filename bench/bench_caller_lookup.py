@@ -81,6 +81,7 @@ for number in SAMPLES[:10]:  # some history for the screen to show
         Request.create({"partner_id": partner.id, "unit_id": hq.id, "description": "Late",
             "type_id": env.ref("service_dispatch.request_type_complaint").id})
 agent.password = PASSWORD
+agent.tz = "Asia/Shanghai"  # the service centre's agents work on China time
 key = env["res.users.apikeys"].with_user(agent)._generate(
     "rpc", "bench lookup", env.cr.now() + timedelta(hours=20))
 env.cr.commit()

@@ -308,6 +308,9 @@ class ServiceDispatchIntake(models.TransientModel):
     # ------------------------------------------------------------ business
     def _find_callers(self, e164):
         """The customers calling from `e164` that the user may read, members first."""
+        # The multi-company rule of contacts (`company_id parent_of` the user's companies)
+        # reads the companies' parent_path: fetch that column alone, not the whole rows.
+        self.env.companies.sudo().fetch(["parent_path"])
         return self.env["res.partner"].search_fetch(
             [("phone_sanitized", "=", e164)],
             CALLER_FIELDS,
