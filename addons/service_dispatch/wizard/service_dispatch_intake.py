@@ -131,8 +131,14 @@ class ServiceDispatchIntake(models.TransientModel):
             intake.complaint_ids = history["complaints"]
 
     # ------------------------------------------------------------ onchange
+    @api.readonly
     def onchange(self, values, field_names, fields_spec):
         """The screen's onchange, with the caller's history read in one batch.
+
+        Read-only (`api.readonly`): it writes nothing (the screen is saved by its
+        buttons), so the web client's call is served on the read-only cursor the request
+        starts with instead of opening a read/write one (should anything write, Odoo
+        retries the call on a read/write cursor).
 
         The generic onchange snapshots every line of the four history lists as a new
         record, then reads and compares each line against its stored record, one by
