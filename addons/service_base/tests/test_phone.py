@@ -33,3 +33,13 @@ class TestPhone(TransactionCase):
         company.service_phone_country_id = False
         company.country_id = self.env.ref("base.cn")
         self.assertEqual(company._service_phone_e164("010 6600 0000"), "+861066000000")
+
+    def test_company_phone_region_is_cached(self):
+        company = self.env.company
+        company.service_phone_country_id = self.env.ref("base.cn")
+        company._service_phone_e164("138 0013 8000")
+        self.env.invalidate_all()
+        with self.assertQueryCount(0):  # neither the company nor the country row is read
+            self.assertEqual(company._service_phone_e164("138 0013 8000"), "+8613800138000")
+        company.service_phone_country_id = self.env.ref("base.be")  # clears the cache
+        self.assertEqual(company._service_phone_e164("0470 12 34 56"), "+32470123456")

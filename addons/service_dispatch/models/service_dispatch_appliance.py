@@ -1,6 +1,7 @@
 from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL, sql
 
 
 class ServiceDispatchAppliance(models.Model):
@@ -27,6 +28,14 @@ class ServiceDispatchAppliance(models.Model):
     )
     product_id = fields.Many2one(
         "product.product", required=True, index=True, tracking=True, ondelete="restrict"
+    )
+    product_label = fields.Char(
+        string="Product Name",
+        compute="_compute_product_label",
+        store=True,
+        help="The product's name with its internal reference, in the company's language, "
+        "kept with the appliance: a caller's appliance list shows it without reading "
+        "the product catalogue.",
     )
     product_category_id = fields.Many2one(
         related="product_id.categ_id", string="Product Category", store=True
@@ -73,12 +82,61 @@ class ServiceDispatchAppliance(models.Model):
     _serial_idx = models.Index("(serial_number)")
 
     # ------------------------------------------------------------ computes
-    @api.depends("product_id", "serial_number")
+    @api.depends("product_label", "serial_number")
     def _compute_display_name(self):
         for appliance in self:
             appliance.display_name = (
-                f"{appliance.product_id.display_name or ''} ({appliance.serial_number or '-'})"
+                f"{appliance.product_label or ''} ({appliance.serial_number or '-'})"
             )
+
+    @api.depends(
+        "product_id.name",
+        "product_id.default_code",
+        "product_id.product_template_attribute_value_ids",
+        "company_id",
+    )
+    def _compute_product_label(self):
+        labels = self._product_labels({(a.product_id.id, a.company_id.id) for a in self})
+        for appliance in self:
+            key = (appliance.product_id.id, appliance.company_id.id)
+            appliance.product_label = labels.get(key) or False
+
+    @api.model
+    def _product_labels(self, pairs):
+        """{(product id, company id): the product's display name in the company's language}
+        (a plain context: no customer- or supplier-specific names)."""
+        companies = self.env["res.company"].sudo().browse({c for _p, c in pairs if c})
+        langs = {company.id: company.partner_id.lang for company in companies}
+        Product = self.env["product.product"].sudo()
+        return {
+            (product_id, company_id): Product.with_context(
+                {"lang": langs.get(company_id) or "en_US", "active_test": False}
+            )
+            .browse(product_id)
+            .display_name
+            for product_id, company_id in pairs
+            if product_id
+        }
+
+    def _auto_init(self):
+        """On an existing table, the new stored product_label is filled by one SQL update
+        per product and company, instead of the ORM computing it appliance by appliance
+        (millions on a large installation)."""
+        cr = self.env.cr
+        fill = sql.table_exists(cr, self._table) and not sql.column_exists(
+            cr, self._table, "product_label"
+        )
+        if fill:
+            sql.create_column(cr, self._table, "product_label", "varchar")
+        result = super()._auto_init()
+        if fill:
+            cr.execute(
+                SQL("SELECT DISTINCT product_id, company_id FROM %s", SQL.identifier(self._table))
+            )
+            for (product_id, company_id), label in self._product_labels(cr.fetchall()).items():
+                query = "UPDATE %s SET product_label = %s WHERE product_id = %s AND company_id = %s"
+                cr.execute(SQL(query, SQL.identifier(self._table), label, product_id, company_id))
+        return result
 
     @api.depends("purchase_date", "product_id.service_warranty_months")
     def _compute_warranty_end(self):
@@ -192,7 +250,7 @@ class ServiceDispatchAppliance(models.Model):
         self.ensure_one()
         return {
             "id": self.id,
-            "product": self.product_id.display_name,
+            "product": self.product_label,
             "product_id": self.product_id.id,
             "serial_number": self.serial_number,
             "purchase_date": self.purchase_date or False,

@@ -8,6 +8,15 @@ from .common import DispatchCommon
 
 
 class TestAppliance(DispatchCommon):
+    def test_product_label_follows_the_product(self):
+        """The stored product name the intake lists show instead of the product."""
+        self.assertEqual(self.appliance.product_label, self.washer.display_name)
+        self.assertEqual(self.appliance.display_name, f"{self.washer.display_name} (W-0001)")
+        self.washer.write({"name": "Renamed Washer", "default_code": "T-W2"})
+        self.assertEqual(self.appliance.product_label, "[T-W2] Renamed Washer")
+        self.appliance.product_id = self.kettle
+        self.assertEqual(self.appliance.product_label, "[T-K] Test Kettle")
+
     def test_warranty_end_from_the_product(self):
         self.assertEqual(self.appliance.warranty_end, date(2027, 1, 15))
         no_warranty = self.env["service.dispatch.appliance"].create(

@@ -131,8 +131,14 @@ class ServiceDispatchIntake(models.TransientModel):
             intake.complaint_ids = history["complaints"]
 
     # ------------------------------------------------------------ onchange
+    @api.readonly
     def onchange(self, values, field_names, fields_spec):
         """The screen's onchange, with the caller's history read in one batch.
+
+        Read-only (`api.readonly`): it writes nothing (the screen is saved by its
+        buttons), so the web client's call is served on the read-only cursor the request
+        starts with instead of opening a read/write one (should anything write, Odoo
+        retries the call on a read/write cursor).
 
         The generic onchange snapshots every line of the four history lists as a new
         record, then reads and compares each line against its stored record, one by
@@ -308,6 +314,9 @@ class ServiceDispatchIntake(models.TransientModel):
     # ------------------------------------------------------------ business
     def _find_callers(self, e164):
         """The customers calling from `e164` that the user may read, members first."""
+        # The multi-company rule of contacts (`company_id parent_of` the user's companies)
+        # reads the companies' parent_path: fetch that column alone, not the whole rows.
+        self.env.companies.sudo().fetch(["parent_path"])
         return self.env["res.partner"].search_fetch(
             [("phone_sanitized", "=", e164)],
             CALLER_FIELDS,
@@ -353,7 +362,7 @@ class ServiceDispatchIntake(models.TransientModel):
                 with_columns(
                     Appliance,
                     "appliances",
-                    ["product_id", "serial_number", "purchase_date", "warranty_end"],
+                    ["product_label", "serial_number", "purchase_date", "warranty_end"],
                 ),
             )
         if Request.has_access("read"):
