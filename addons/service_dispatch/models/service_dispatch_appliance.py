@@ -1,7 +1,6 @@
 from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.tools import SQL, sql
 
 
 class ServiceDispatchAppliance(models.Model):
@@ -117,26 +116,6 @@ class ServiceDispatchAppliance(models.Model):
             for product_id, company_id in pairs
             if product_id
         }
-
-    def _auto_init(self):
-        """On an existing table, the new stored product_label is filled by one SQL update
-        per product and company, instead of the ORM computing it appliance by appliance
-        (millions on a large installation)."""
-        cr = self.env.cr
-        fill = sql.table_exists(cr, self._table) and not sql.column_exists(
-            cr, self._table, "product_label"
-        )
-        if fill:
-            sql.create_column(cr, self._table, "product_label", "varchar")
-        result = super()._auto_init()
-        if fill:
-            cr.execute(
-                SQL("SELECT DISTINCT product_id, company_id FROM %s", SQL.identifier(self._table))
-            )
-            for (product_id, company_id), label in self._product_labels(cr.fetchall()).items():
-                query = "UPDATE %s SET product_label = %s WHERE product_id = %s AND company_id = %s"
-                cr.execute(SQL(query, SQL.identifier(self._table), label, product_id, company_id))
-        return result
 
     @api.depends("purchase_date", "product_id.service_warranty_months")
     def _compute_warranty_end(self):
