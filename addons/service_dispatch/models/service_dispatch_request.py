@@ -154,6 +154,18 @@ class ServiceDispatchRequest(models.Model):
             auto._create_work_orders()._dispatch_best_available()
         return requests
 
+    @api.model
+    def _create_in_progress(self, vals_list):
+        """Create requests whose work order the caller creates at once (the intake
+        screen): they are inserted in progress, the state their work order gives them,
+        so the new rows are not updated again. The user's create access (rights and
+        record rules) is checked as create() checks it."""
+        self.check_access("create")
+        requests = self.sudo().create([dict(vals, state="in_progress") for vals in vals_list])
+        requests = requests.with_env(self.env)
+        requests.check_access("create")
+        return requests
+
     def write(self, vals):
         if not self.env.su and PROTECTED_FIELDS.intersection(vals):
             raise AccessError(
