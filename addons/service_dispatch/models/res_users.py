@@ -50,8 +50,23 @@ class ResUsers(models.Model):
         """The unit a request taken by this user belongs to by default: the highest unit
         they manage or supervise (a call centre's agents supervise the centre's unit)."""
         self.ensure_one()
-        units = self.service_unit_scope_ids
-        return units.sorted(lambda unit: (len(unit.parent_path or ""), unit.id))[:1]
+        # One query (the default of every new request): the units of the scope
+        # (service_unit_scope_ids: managed or supervised, archived ones included),
+        # the highest first.
+        Unit = self.env["service.org.unit"]
+        Unit.flush_model(["manager_ids", "supervisor_ids", "parent_path"])
+        self.env.cr.execute(
+            """SELECT id FROM service_org_unit
+                WHERE id IN (SELECT unit_id FROM service_org_unit_manager_rel
+                              WHERE user_id = %(user)s
+                              UNION
+                             SELECT unit_id FROM service_org_unit_supervisor_rel
+                              WHERE user_id = %(user)s)
+             ORDER BY length(coalesce(parent_path, '')), id
+                LIMIT 1""",
+            {"user": self.id},
+        )
+        return Unit.browse([row[0] for row in self.env.cr.fetchall()])
 
     def _service_dispatch_portal_outlet(self):
         """The outlet this user works for as outlet portal staff; empty for anyone else."""

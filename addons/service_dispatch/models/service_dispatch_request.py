@@ -138,15 +138,32 @@ class ServiceDispatchRequest(models.Model):
                 vals["name"] = self.env["service.dispatch.work.order"]._next_reference(
                     "service.dispatch.request"
                 )
-            if vals.get("phone"):
+            # The intake screen gives the number it already read (E.164): not parsed twice.
+            if vals.get("phone") and not self.env.context.get("service_dispatch_phone_e164"):
                 vals["phone"] = self.env.company._service_phone_e164(vals["phone"])
             if "priority" not in vals and vals.get("type_id"):
                 request_type = self.env["service.dispatch.request.type"].browse(vals["type_id"])
                 vals["priority"] = request_type.default_priority
-        requests = super().create(vals_list)
+        requests = (
+            super(ServiceDispatchRequest, self.with_context(service_dispatch_request_create=True))
+            .create(vals_list)
+            .with_env(self.env)
+        )
         auto = requests.filtered(lambda r: r.type_id.auto_work_order)
         if auto:
             auto._create_work_orders()._dispatch_best_available()
+        return requests
+
+    @api.model
+    def _create_in_progress(self, vals_list):
+        """Create requests whose work order the caller creates at once (the intake
+        screen): they are inserted in progress, the state their work order gives them,
+        so the new rows are not updated again. The user's create access (rights and
+        record rules) is checked as create() checks it."""
+        self.check_access("create")
+        requests = self.sudo().create([dict(vals, state="in_progress") for vals in vals_list])
+        requests = requests.with_env(self.env)
+        requests.check_access("create")
         return requests
 
     def write(self, vals):
@@ -160,6 +177,33 @@ class ServiceDispatchRequest(models.Model):
         if vals.get("phone"):
             vals["phone"] = self.env.company._service_phone_e164(vals["phone"])
         return super().write(vals)
+
+    def _message_auto_subscribe(self, updated_values, followers_existing_policy="skip"):
+        """At creation by an active internal user who takes the request themselves, the
+        creator has just been subscribed by mail.thread's create with the default
+        subtypes, as the taker would be: no follower lookup for the same person, when no
+        other tracked user field or parent subtype adds anyone."""
+        user = self.env.user
+        if (
+            self.env.context.get("service_dispatch_request_create")
+            and not self.env.context.get("mail_create_nosubscribe")
+            and user.active
+            and not user.share
+            and updated_values.get("user_id") in (None, False, user.id)
+            and not any(
+                updated_values.get(name)
+                for name, field in self._fields.items()
+                if name != "user_id"
+                and field.type == "many2one"
+                and field.comodel_name == "res.users"
+                and getattr(field, "tracking", False)
+            )
+            and not self.env["mail.message.subtype"]._get_auto_subscription_subtypes(self._name)[4]
+        ):
+            return True
+        return super()._message_auto_subscribe(
+            updated_values, followers_existing_policy=followers_existing_policy
+        )
 
     # ------------------------------------------------------------ mail gateway
     @api.model

@@ -28,6 +28,7 @@ PROTECTED_FIELDS = frozenset(
         "date_on_site",
         "date_done",
         "date_feedback",
+        "refuse_count",
         "refuse_reason",
         "cancel_reason",
         "work_summary",
@@ -117,17 +118,20 @@ class ServiceDispatchWorkOrder(models.Model):
         index=True,
         ondelete="restrict",
     )
+    # The stored related fields are computed before the order's insert (precompute): no
+    # UPDATE of the new row at the next flush.
     unit_id = fields.Many2one(
         related="request_id.unit_id",
         store=True,
+        precompute=True,
         index=True,
         string="Service Unit",
         help="The service centre that took the request and dispatches its work orders.",
     )
-    priority = fields.Selection(related="request_id.priority", store=True)
+    priority = fields.Selection(related="request_id.priority", store=True, precompute=True)
     partner_id = fields.Many2one("res.partner", string="Customer", required=True, index=True)
     appliance_id = fields.Many2one("service.dispatch.appliance", index="btree_not_null")
-    product_id = fields.Many2one(related="appliance_id.product_id", store=True)
+    product_id = fields.Many2one(related="appliance_id.product_id", store=True, precompute=True)
     address_id = fields.Many2one(
         "res.partner",
         string="Service Address",
@@ -160,7 +164,9 @@ class ServiceDispatchWorkOrder(models.Model):
     date_done = fields.Datetime(readonly=True)
     date_feedback = fields.Datetime(readonly=True)
     refuse_reason = fields.Text(string="Last Refusal Reason", readonly=True)
-    refuse_count = fields.Integer(compute="_compute_refuse_count", store=True)
+    # Counted by the refuse step itself (_run_step), not recomputed from the trail each
+    # time a step line is added.
+    refuse_count = fields.Integer(readonly=True, copy=False)
     cancel_reason = fields.Text(readonly=True)
     work_summary = fields.Text(string="Work Done", readonly=True)
     feedback_rating = fields.Selection(FEEDBACK_RATINGS, string="Customer Rating", readonly=True)
@@ -219,11 +225,6 @@ class ServiceDispatchWorkOrder(models.Model):
     )
 
     # ------------------------------------------------------------ computes
-    @api.depends("step_ids.step")
-    def _compute_refuse_count(self):
-        for order in self:
-            order.refuse_count = len(order.step_ids.filtered(lambda s: s.step == "refuse"))
-
     @api.depends("state")
     def _compute_is_open(self):
         for order in self:
@@ -284,7 +285,11 @@ class ServiceDispatchWorkOrder(models.Model):
                 vals["partner_id"] = Request.browse(vals["request_id"]).partner_id.id
         # The deadlines go in with the order (no second write): planned from its creation.
         self._sla_prepare_create(vals_list)
-        orders = super().create(vals_list)
+        # No creation message and no creator following the order: its trail's "create"
+        # line says who created it and when, its request's chatter says so too and the
+        # request's taker follows the request; the order's chatter shows the steps.
+        quiet = self.with_context(mail_create_nolog=True, mail_create_nosubscribe=True)
+        orders = super(ServiceDispatchWorkOrder, quiet).create(vals_list).with_env(self.env)
         orders._log_step("create", False, "new")
         return orders
 
@@ -488,6 +493,8 @@ class ServiceDispatchWorkOrder(models.Model):
             # The outlet that refused is logged, before the refusal clears it.
             outlet = order.outlet_id
             vals = dict(values or {}, state=target)
+            if step == "refuse":
+                vals["refuse_count"] = order.refuse_count + 1
             if step in STEP_DATES:
                 vals[STEP_DATES[step]] = now
             order.sudo().write(vals)

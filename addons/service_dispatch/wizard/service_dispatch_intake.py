@@ -299,7 +299,16 @@ class ServiceDispatchIntake(models.TransientModel):
                 self.env._("A %(type)s is closed at intake: say what its outcome is.",
                            type=self.type_id.name)
             )  # fmt: skip
-        request = self.env["service.dispatch.request"].create(self._prepare_request_vals())
+        # The number is the screen's E.164 reading: the request does not parse it again.
+        Request = self.env["service.dispatch.request"].with_context(
+            service_dispatch_phone_e164=True
+        )
+        if self.type_id.path == "work_order":
+            # in progress from the start: its work order is created just below
+            request = Request._create_in_progress([self._prepare_request_vals()])
+        else:
+            request = Request.create(self._prepare_request_vals())
+        request = request.with_env(self.env)
         if request.type_id.path == "work_order" and not request.work_order_ids:
             request.action_create_work_order()
         elif request.type_id.path == "close_at_intake":
