@@ -1,5 +1,7 @@
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Domain
+from odoo.tools import SQL
 
 from ..models.service_dispatch_request_type import PRIORITIES
 
@@ -151,6 +153,7 @@ class ServiceDispatchIntake(models.TransientModel):
         history_spec = {name: fields_spec[name] for name in HISTORY_FIELDS if name in fields_spec}
         if not history_spec or not set(field_names or ()) - set(history_spec):
             return super().onchange(values, field_names, fields_spec)
+        self._warm_lookup_cache()
         shown = {name: self._onchange_line_ids(values.get(name)) for name in history_spec}
         values = {name: value for name, value in values.items() if name not in history_spec}
         other_spec = {name: spec for name, spec in fields_spec.items() if name not in history_spec}
@@ -183,6 +186,72 @@ class ServiceDispatchIntake(models.TransientModel):
                 changed[name] = commands
         result["value"] = changed
         return result
+
+    @api.model
+    def _warm_lookup_cache(self):
+        """Fill the cache, in one query, with what the lookup's record rules and columns
+        read of small tables, instead of a query each (whole rows for the units):
+
+        - the `parent_path` of the user's companies (the contacts' multi-company rule,
+          `company_id parent_of company_ids`) and of the organisation units the history
+          rules expand with `child_of` (the units in their domains, as the rules are
+          cached for the user: `res.users.service_unit_scope_ids`);
+        - the names of the request types (a handful), the display name of a request's
+          type on the screen.
+
+        Values already in cache are kept (`_insert_cache`); nothing is checked or
+        filtered here: the searches apply the rules as before, these values only save
+        the queries their expansion and display would make.
+        """
+        Unit = self.env["service.org.unit"].sudo().with_context(active_test=False)
+        unit_ids = set()
+
+        def collect(model_name, domain):
+            for condition in domain.iter_conditions():
+                comodel_name, path = model_name, condition.field_expr.split(".")
+                for name in path:
+                    field = self.env[comodel_name]._fields.get(name)
+                    comodel_name = field and field.comodel_name
+                    if not comodel_name:
+                        break
+                if not comodel_name:
+                    continue
+                if condition.operator in ("any", "not any", "any!", "not any!"):
+                    collect(comodel_name, Domain(condition.value))
+                elif condition.operator in ("child_of", "parent_of") and comodel_name == Unit._name:
+                    values = condition.value
+                    values = [values] if isinstance(values, int) else values
+                    unit_ids.update(v for v in values if isinstance(v, int))
+
+        for model_name in ("service.dispatch.request", "service.dispatch.work.order"):
+            collect(model_name, self.env["ir.rule"]._compute_domain(model_name, "read"))
+        Company = self.env.companies.sudo()
+        Type = self.env["service.dispatch.request.type"].sudo().with_context(active_test=False)
+        lang = self.env.lang or "en_US"
+        self.env.cr.execute(
+            SQL(
+                """SELECT 'company', id, parent_path FROM res_company WHERE id = ANY(%(companies)s)
+                   UNION ALL
+                   SELECT 'unit', id, parent_path FROM service_org_unit WHERE id = ANY(%(units)s)
+                   UNION ALL
+                   SELECT 'type', id, COALESCE(name->>%(lang)s, name->>'en_US')
+                     FROM service_dispatch_request_type""",
+                companies=list(Company.ids),
+                units=sorted(unit_ids),
+                lang=lang,
+            )
+        )
+        rows = {"company": [], "unit": [], "type": []}
+        for kind, record_id, value in self.env.cr.fetchall():
+            rows[kind].append((record_id, value))
+        for model, field_name, kind in (
+            (Company, "parent_path", "company"),
+            (Unit, "parent_path", "unit"),
+            (Type, "name", "type"),
+        ):
+            if rows[kind]:
+                ids, values = zip(*rows[kind], strict=True)
+                model._fields[field_name]._insert_cache(model.browse(ids), values)
 
     @api.model
     def _onchange_line_ids(self, commands):
