@@ -1,6 +1,7 @@
 import base64
 import binascii
 import json
+from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 import pytz
@@ -327,7 +328,9 @@ class ServiceDispatchWorkOrder(models.Model):
         once and for integrators). UserError when no outlet covers an order."""
         self._check_dispatcher()
         for order in self:
-            outlet = order._best_outlet()
+            # Ranked as superuser: the dispatcher check above is the gate (the order is
+            # in the dispatcher's scope for writing, hence for reading).
+            outlet = order.sudo()._best_outlet().with_env(self.env)
             if not outlet:
                 raise UserError(
                     self.env._(
@@ -756,32 +759,46 @@ SELECT id, name, area_id, level_rank, workload, distance_km
         centre = outlet.sudo().parent_id
         if not centre:
             return
-        # The centre's active managers and supervisors, in one query.
+        # The centre's active managers and supervisors, in one query, with the orders
+        # each already follows (a refused order dispatched again, a manual follower).
+        self.env["mail.followers"].flush_model(["res_model", "res_id", "partner_id"])
         self.env.cr.execute(
-            """SELECT partner_id, share FROM res_users
-                WHERE active AND id IN (
+            """SELECT u.partner_id, bool_or(u.share),
+                      array_remove(array_agg(DISTINCT fol.res_id), NULL)
+                 FROM res_users u
+            LEFT JOIN mail_followers fol
+                   ON fol.partner_id = u.partner_id AND fol.res_model = %(model)s
+                  AND fol.res_id = ANY(%(orders)s)
+                WHERE u.active AND u.id IN (
                       SELECT user_id FROM service_org_unit_manager_rel WHERE unit_id = %(unit)s
                        UNION
                       SELECT user_id FROM service_org_unit_supervisor_rel WHERE unit_id = %(unit)s)
-             ORDER BY partner_id""",
-            {"unit": centre.id},
+             GROUP BY u.partner_id
+             ORDER BY u.partner_id""",
+            {"unit": centre.id, "model": self._name, "orders": self.ids},
         )
         rows = self.env.cr.fetchall()
         partners = self.env["res.partner"].browse([row[0] for row in rows])
         if not partners:
             return
         orders = self.sudo()
-        # The centre follows the orders (one insert for all) and gets one note per order
-        # addressed to it, with an inbox notification (as the SLA warnings): no e-mail
-        # is rendered or sent while the dispatcher waits.
-        self.env["mail.followers"].sudo()._insert_followers(
-            self._name,
-            orders.ids,
-            partners.ids,
-            customer_ids=[row[0] for row in rows if row[1]],
-            check_existing=True,
-            existing_policy="skip",
-        )
+        # The centre follows the orders (one insert per set of new followers) and gets one
+        # note per order addressed to it, with an inbox notification (as the SLA
+        # warnings): no e-mail is rendered or sent while the dispatcher waits.
+        customers = {row[0] for row in rows if row[1]}
+        new_followers = defaultdict(list)  # partners -> orders they do not follow yet
+        for order_id in orders.ids:
+            missing = tuple(row[0] for row in rows if order_id not in row[2])
+            if missing:
+                new_followers[missing].append(order_id)
+        for partner_ids, order_ids in new_followers.items():
+            self.env["mail.followers"].sudo()._insert_followers(
+                self._name,
+                order_ids,
+                list(partner_ids),
+                customer_ids=[pid for pid in partner_ids if pid in customers],
+                check_existing=False,
+            )
         bodies = {
             order.id: self.env._(
                 "%(order)s dispatched to %(outlet)s (%(centre)s).",
