@@ -1,6 +1,7 @@
 import base64
 import binascii
 import json
+from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 import pytz
@@ -327,7 +328,9 @@ class ServiceDispatchWorkOrder(models.Model):
         once and for integrators). UserError when no outlet covers an order."""
         self._check_dispatcher()
         for order in self:
-            outlet = order._best_outlet()
+            # Ranked as superuser: the dispatcher check above is the gate (the order is
+            # in the dispatcher's scope for writing, hence for reading).
+            outlet = order.sudo()._best_outlet().with_env(self.env)
             if not outlet:
                 raise UserError(
                     self.env._(
@@ -603,101 +606,21 @@ class ServiceDispatchWorkOrder(models.Model):
 
     def _dispatch_candidates_query(self, limit, covered_only=False):
         """The ranking query (see _dispatch_candidates). Unknown coordinates are 0/0;
-        names compare lower-cased and trimmed, postcodes by prefix without spaces."""
-        return SQL(
-            """
-WITH target AS (
-    SELECT wo.company_id,
-           unit.parent_path AS unit_path,
-           categ.parent_path AS categ_path,
-           coalesce(addr.country_id, state.country_id) AS country_id,
-           addr.state_id,
-           nullif(lower(trim(addr.city)), '') AS city,
-           nullif(lower(trim(addr.service_district)), '') AS district,
-           nullif(upper(replace(addr.zip, ' ', '')), '') AS zip,
-           CASE WHEN coalesce(addr.partner_latitude, 0) <> 0
-                  OR coalesce(addr.partner_longitude, 0) <> 0
-                THEN radians(addr.partner_latitude::float8) END AS phi,
-           radians(coalesce(addr.partner_longitude, 0)::float8) AS lambda
-      FROM service_dispatch_work_order wo
-      JOIN service_org_unit unit ON unit.id = wo.unit_id
-      JOIN res_partner addr ON addr.id = coalesce(wo.address_id, wo.partner_id)
- LEFT JOIN res_country_state state ON state.id = addr.state_id
- LEFT JOIN product_product product ON product.id = wo.product_id
- LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
- LEFT JOIN product_category categ ON categ.id = tmpl.categ_id
-     WHERE wo.id = %(order_id)s
-), outlet AS (
-    SELECT unit.id, unit.name,
-           CASE WHEN coalesce(partner.partner_latitude, 0) <> 0
-                  OR coalesce(partner.partner_longitude, 0) <> 0
-                THEN radians(partner.partner_latitude::float8) END AS phi,
-           radians(coalesce(partner.partner_longitude, 0)::float8) AS lambda
-      FROM target
-      JOIN service_org_unit unit
-        ON unit.company_id = target.company_id
-       AND unit.parent_path LIKE target.unit_path || '%%'
- LEFT JOIN res_partner partner ON partner.id = unit.partner_id
-     WHERE unit.unit_type = 'outlet'
-       AND unit.active
-       AND unit.dispatch_status = 'active'
-       AND (target.categ_path IS NULL
-            OR NOT EXISTS (SELECT FROM service_org_unit_skill_category_rel skill
-                            WHERE skill.unit_id = unit.id)
-            OR EXISTS (SELECT FROM service_org_unit_skill_category_rel skill
-                         JOIN product_category categ ON categ.id = skill.category_id
-                        WHERE skill.unit_id = unit.id
-                          AND target.categ_path LIKE categ.parent_path || '%%'))
-), coverage AS (
-    SELECT DISTINCT ON (area.outlet_id)
-           area.outlet_id, area.id AS area_id,
-           array_position(%(levels)s::varchar[], area.level) AS level_rank
-      FROM target
-      JOIN service_dispatch_service_area area
-        ON area.outlet_id IN (SELECT id FROM outlet)
-     WHERE (target.country_id IS NULL OR area.country_id = target.country_id)
-       AND (area.state_id IS NULL OR area.state_id = target.state_id)
-       AND (area.city IS NULL OR lower(trim(area.city)) = target.city)
-       AND (area.district IS NULL OR lower(trim(area.district)) = target.district)
-       AND (area.zip_prefix IS NULL
-            OR left(target.zip, length(area.zip_prefix)) = upper(area.zip_prefix))
-  ORDER BY area.outlet_id, level_rank DESC, area.id
-), workload AS (
-    SELECT wo.outlet_id, count(*) AS open_count
-      FROM service_dispatch_work_order wo
-     WHERE wo.outlet_id IN (SELECT {workload_outlets})
-       AND wo.state IN %(open_states)s
-  GROUP BY wo.outlet_id
-), ranked AS (
-    SELECT outlet.id, outlet.name, coverage.area_id, coverage.level_rank,
-           coalesce(workload.open_count, 0) AS workload,
-           CASE WHEN target.phi IS NOT NULL AND outlet.phi IS NOT NULL THEN
-                2 * %(radius)s * asin(least(1, sqrt(
-                    power(sin((outlet.phi - target.phi) / 2), 2)
-                    + cos(target.phi) * cos(outlet.phi)
-                      * power(sin((outlet.lambda - target.lambda) / 2), 2))))
-           END AS distance_km
-      FROM outlet
-CROSS JOIN target
- LEFT JOIN coverage ON coverage.outlet_id = outlet.id
- LEFT JOIN workload ON workload.outlet_id = outlet.id
-     WHERE {covered_filter}
-)
-SELECT id, name, area_id, level_rank, workload, distance_km
-  FROM ranked
- ORDER BY level_rank DESC NULLS LAST, distance_km ASC NULLS LAST, workload ASC, id
- LIMIT %(limit)s
-""".format(
-                workload_outlets="outlet_id FROM coverage" if covered_only else "id FROM outlet",
-                covered_filter="coverage.outlet_id IS NOT NULL" if covered_only else "TRUE",
-            ),
-            order_id=self.id,
-            levels=list(dispatch_ranking.LEVELS),
+        names compare lower-cased and trimmed, postcodes by prefix without spaces.
+        `covered_only` (the best outlet's choice): the outlets and their most specific
+        covering area in one join, the workload counted for those alone (a smaller query
+        to plan)."""
+        params = {
+            "order_id": self.id,
+            "levels": list(dispatch_ranking.LEVELS),
             # a literal list: the partial index of open orders by outlet applies
-            open_states=tuple(sorted(OPEN_STATES)),
-            radius=dispatch_ranking.EARTH_RADIUS_KM,
-            limit=limit,
-        )
+            "open_states": tuple(sorted(OPEN_STATES)),
+            "radius": dispatch_ranking.EARTH_RADIUS_KM,
+            "limit": limit,
+        }
+        if covered_only:
+            return SQL(_RANKING_TARGET + _RANKING_COVERED, **params)
+        return SQL(_RANKING_TARGET + _RANKING_ALL, **params)
 
     def _dispatch_reason(self, candidate, area):
         """Why a candidate ranks where it does, in the user's language."""
@@ -756,32 +679,46 @@ SELECT id, name, area_id, level_rank, workload, distance_km
         centre = outlet.sudo().parent_id
         if not centre:
             return
-        # The centre's active managers and supervisors, in one query.
+        # The centre's active managers and supervisors, in one query, with the orders
+        # each already follows (a refused order dispatched again, a manual follower).
+        self.env["mail.followers"].flush_model(["res_model", "res_id", "partner_id"])
         self.env.cr.execute(
-            """SELECT partner_id, share FROM res_users
-                WHERE active AND id IN (
+            """SELECT u.partner_id, bool_or(u.share),
+                      array_remove(array_agg(DISTINCT fol.res_id), NULL)
+                 FROM res_users u
+            LEFT JOIN mail_followers fol
+                   ON fol.partner_id = u.partner_id AND fol.res_model = %(model)s
+                  AND fol.res_id = ANY(%(orders)s)
+                WHERE u.active AND u.id IN (
                       SELECT user_id FROM service_org_unit_manager_rel WHERE unit_id = %(unit)s
                        UNION
                       SELECT user_id FROM service_org_unit_supervisor_rel WHERE unit_id = %(unit)s)
-             ORDER BY partner_id""",
-            {"unit": centre.id},
+             GROUP BY u.partner_id
+             ORDER BY u.partner_id""",
+            {"unit": centre.id, "model": self._name, "orders": self.ids},
         )
         rows = self.env.cr.fetchall()
         partners = self.env["res.partner"].browse([row[0] for row in rows])
         if not partners:
             return
         orders = self.sudo()
-        # The centre follows the orders (one insert for all) and gets one note per order
-        # addressed to it, with an inbox notification (as the SLA warnings): no e-mail
-        # is rendered or sent while the dispatcher waits.
-        self.env["mail.followers"].sudo()._insert_followers(
-            self._name,
-            orders.ids,
-            partners.ids,
-            customer_ids=[row[0] for row in rows if row[1]],
-            check_existing=True,
-            existing_policy="skip",
-        )
+        # The centre follows the orders (one insert per set of new followers) and gets one
+        # note per order addressed to it, with an inbox notification (as the SLA
+        # warnings): no e-mail is rendered or sent while the dispatcher waits.
+        customers = {row[0] for row in rows if row[1]}
+        new_followers = defaultdict(list)  # partners -> orders they do not follow yet
+        for order_id in orders.ids:
+            missing = tuple(row[0] for row in rows if order_id not in row[2])
+            if missing:
+                new_followers[missing].append(order_id)
+        for partner_ids, order_ids in new_followers.items():
+            self.env["mail.followers"].sudo()._insert_followers(
+                self._name,
+                order_ids,
+                list(partner_ids),
+                customer_ids=[pid for pid in partner_ids if pid in customers],
+                check_existing=False,
+            )
         bodies = {
             order.id: self.env._(
                 "%(order)s dispatched to %(outlet)s (%(centre)s).",
@@ -1309,3 +1246,141 @@ SELECT id, name, area_id, level_rank, workload, distance_km
             ],
         }
         return json.loads(json.dumps(status, default=json_default))
+
+
+# The ranking query (service.dispatch.work.order._dispatch_candidates_query): the
+# order's address, product category and service unit ...
+_RANKING_TARGET = """
+WITH target AS (
+    SELECT wo.company_id,
+           unit.parent_path AS unit_path,
+           categ.parent_path AS categ_path,
+           coalesce(addr.country_id, state.country_id) AS country_id,
+           addr.state_id,
+           nullif(lower(trim(addr.city)), '') AS city,
+           nullif(lower(trim(addr.service_district)), '') AS district,
+           nullif(upper(replace(addr.zip, ' ', '')), '') AS zip,
+           CASE WHEN coalesce(addr.partner_latitude, 0) <> 0
+                  OR coalesce(addr.partner_longitude, 0) <> 0
+                THEN radians(addr.partner_latitude::float8) END AS phi,
+           radians(coalesce(addr.partner_longitude, 0)::float8) AS lambda
+      FROM service_dispatch_work_order wo
+      JOIN service_org_unit unit ON unit.id = wo.unit_id
+      JOIN res_partner addr ON addr.id = coalesce(wo.address_id, wo.partner_id)
+ LEFT JOIN res_country_state state ON state.id = addr.state_id
+ LEFT JOIN product_product product ON product.id = wo.product_id
+ LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
+ LEFT JOIN product_category categ ON categ.id = tmpl.categ_id
+     WHERE wo.id = %(order_id)s
+"""
+# ... every outlet of the unit's subtree, covering the address or not ...
+_RANKING_ALL = """), outlet AS (
+    SELECT unit.id, unit.name,
+           CASE WHEN coalesce(partner.partner_latitude, 0) <> 0
+                  OR coalesce(partner.partner_longitude, 0) <> 0
+                THEN radians(partner.partner_latitude::float8) END AS phi,
+           radians(coalesce(partner.partner_longitude, 0)::float8) AS lambda
+      FROM target
+      JOIN service_org_unit unit
+        ON unit.company_id = target.company_id
+       AND unit.parent_path LIKE target.unit_path || '%%'
+ LEFT JOIN res_partner partner ON partner.id = unit.partner_id
+     WHERE unit.unit_type = 'outlet'
+       AND unit.active
+       AND unit.dispatch_status = 'active'
+       AND (target.categ_path IS NULL
+            OR NOT EXISTS (SELECT FROM service_org_unit_skill_category_rel skill
+                            WHERE skill.unit_id = unit.id)
+            OR EXISTS (SELECT FROM service_org_unit_skill_category_rel skill
+                         JOIN product_category categ ON categ.id = skill.category_id
+                        WHERE skill.unit_id = unit.id
+                          AND target.categ_path LIKE categ.parent_path || '%%'))
+), coverage AS (
+    SELECT DISTINCT ON (area.outlet_id)
+           area.outlet_id, area.id AS area_id,
+           array_position(%(levels)s::varchar[], area.level) AS level_rank
+      FROM target
+      JOIN service_dispatch_service_area area
+        ON area.outlet_id IN (SELECT id FROM outlet)
+     WHERE (target.country_id IS NULL OR area.country_id = target.country_id)
+       AND (area.state_id IS NULL OR area.state_id = target.state_id)
+       AND (area.city IS NULL OR lower(trim(area.city)) = target.city)
+       AND (area.district IS NULL OR lower(trim(area.district)) = target.district)
+       AND (area.zip_prefix IS NULL
+            OR left(target.zip, length(area.zip_prefix)) = upper(area.zip_prefix))
+  ORDER BY area.outlet_id, level_rank DESC, area.id
+), workload AS (
+    SELECT wo.outlet_id, count(*) AS open_count
+      FROM service_dispatch_work_order wo
+     WHERE wo.outlet_id IN (SELECT id FROM outlet)
+       AND wo.state IN %(open_states)s
+  GROUP BY wo.outlet_id
+), ranked AS (
+    SELECT outlet.id, outlet.name, coverage.area_id, coverage.level_rank,
+           coalesce(workload.open_count, 0) AS workload,
+           CASE WHEN target.phi IS NOT NULL AND outlet.phi IS NOT NULL THEN
+                2 * %(radius)s * asin(least(1, sqrt(
+                    power(sin((outlet.phi - target.phi) / 2), 2)
+                    + cos(target.phi) * cos(outlet.phi)
+                      * power(sin((outlet.lambda - target.lambda) / 2), 2))))
+           END AS distance_km
+      FROM outlet
+CROSS JOIN target
+ LEFT JOIN coverage ON coverage.outlet_id = outlet.id
+ LEFT JOIN workload ON workload.outlet_id = outlet.id
+     WHERE TRUE
+)
+SELECT id, name, area_id, level_rank, workload, distance_km
+  FROM ranked
+ ORDER BY level_rank DESC NULLS LAST, distance_km ASC NULLS LAST, workload ASC, id
+ LIMIT %(limit)s
+"""
+# ... or the outlets covering it only, with their most specific area.
+_RANKING_COVERED = """), covered AS (
+    SELECT DISTINCT ON (unit.id)
+           unit.id, unit.name, unit.partner_id, area.id AS area_id,
+           array_position(%(levels)s::varchar[], area.level) AS level_rank
+      FROM target
+      JOIN service_org_unit unit
+        ON unit.company_id = target.company_id
+       AND unit.parent_path LIKE target.unit_path || '%%'
+      JOIN service_dispatch_service_area area ON area.outlet_id = unit.id
+     WHERE unit.unit_type = 'outlet'
+       AND unit.active
+       AND unit.dispatch_status = 'active'
+       AND (target.categ_path IS NULL
+            OR NOT EXISTS (SELECT FROM service_org_unit_skill_category_rel skill
+                            WHERE skill.unit_id = unit.id)
+            OR EXISTS (SELECT FROM service_org_unit_skill_category_rel skill
+                         JOIN product_category categ ON categ.id = skill.category_id
+                        WHERE skill.unit_id = unit.id
+                          AND target.categ_path LIKE categ.parent_path || '%%'))
+       AND (target.country_id IS NULL OR area.country_id = target.country_id)
+       AND (area.state_id IS NULL OR area.state_id = target.state_id)
+       AND (area.city IS NULL OR lower(trim(area.city)) = target.city)
+       AND (area.district IS NULL OR lower(trim(area.district)) = target.district)
+       AND (area.zip_prefix IS NULL
+            OR left(target.zip, length(area.zip_prefix)) = upper(area.zip_prefix))
+  ORDER BY unit.id, level_rank DESC, area.id
+), ranked AS (
+    SELECT covered.id, covered.name, covered.area_id, covered.level_rank,
+           (SELECT count(*) FROM service_dispatch_work_order wo
+             WHERE wo.outlet_id = covered.id AND wo.state IN %(open_states)s) AS workload,
+           CASE WHEN target.phi IS NOT NULL
+                 AND (coalesce(partner.partner_latitude, 0) <> 0
+                      OR coalesce(partner.partner_longitude, 0) <> 0) THEN
+                2 * %(radius)s * asin(least(1, sqrt(
+                    power(sin((radians(partner.partner_latitude::float8) - target.phi) / 2), 2)
+                    + cos(target.phi) * cos(radians(partner.partner_latitude::float8))
+                      * power(sin((radians(coalesce(partner.partner_longitude, 0)::float8)
+                                   - target.lambda) / 2), 2))))
+           END AS distance_km
+      FROM covered
+CROSS JOIN target
+ LEFT JOIN res_partner partner ON partner.id = covered.partner_id
+)
+SELECT id, name, area_id, level_rank, workload, distance_km
+  FROM ranked
+ ORDER BY level_rank DESC NULLS LAST, distance_km ASC NULLS LAST, workload ASC, id
+ LIMIT %(limit)s
+"""

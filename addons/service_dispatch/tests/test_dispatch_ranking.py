@@ -295,3 +295,28 @@ class TestDispatchRanking(DispatchCommon):
         with self.assertRaises(AccessError):
             wizard.create({"work_order_id": order.id, "outlet_id": self.outlet_a1.id})
         self.assertEqual(order.state, "new")
+
+    def test_best_outlet_query_agrees_with_the_full_ranking(self):
+        """The best outlet's query (covered outlets only) ranks them as the full one."""
+        self._area(self.outlet_a1, state_id=self.region_sh.id)
+        self._area(self.outlet_a2, city="Shanghai")
+        self._area(self.outlet_a3, city="Shanghai")
+        self._area(self.outlet_a3, state_id=self.region_sh.id)  # its best area counts
+        self._area(self.outlet_a4, city="Shanghai", district="Pudong")
+        self._area(self.outlet_a5, city="Beijing")  # not covering
+        self.outlet_a2.write({"latitude": PEOPLES_SQUARE[0], "longitude": PEOPLES_SQUARE[1]})
+        self.outlet_a3.write({"latitude": PUDONG[0], "longitude": PUDONG[1]})
+        self.dispatched_order(self.outlet_a1)
+        order = self._order()
+        for step in range(3):
+            full = [c for c in order._dispatch_candidates(reasons=False) if c["level"]]
+            covered = order._dispatch_candidates(covered_only=True, reasons=False)
+            self.assertEqual(covered, full)
+            self.assertEqual(order._best_outlet().id, full[0]["outlet_id"])
+            if step == 0:  # the district outlet is suspended: the nearest city outlet
+                self.outlet_a4.dispatch_status = "suspended"
+                self.assertEqual(full[0]["outlet_id"], self.outlet_a4.id)
+            elif step == 1:
+                self.assertEqual(full[0]["outlet_id"], self.outlet_a3.id)
+                self.outlet_a3.skill_category_ids = self.categ_kettles
+        self.assertEqual(full[0]["outlet_id"], self.outlet_a2.id)
