@@ -268,26 +268,6 @@ class ServiceDispatchRequest(models.Model):
             return orders.get_formview_action()
         return True
 
-    def _create_work_orders_after_create(self):
-        """action_create_work_order for work-order requests the user has just created in
-        progress (_create_in_progress checked their create rights and rules): the write
-        check on the same rows is not made again when the write rules are the create
-        rules (as shipped); otherwise action_create_work_order checks as usual."""
-        Rule = self.env["ir.rule"]
-        if (
-            not self.env.su
-            and self.env.user.has_group(AGENT)
-            and self.browse().has_access("write")
-            and Rule._compute_domain(self._name, "write")
-            == Rule._compute_domain(self._name, "create")
-            and all(
-                request.type_id.path == "work_order" and request.state == "in_progress"
-                for request in self
-            )
-        ):
-            return self._create_work_orders()
-        return self.action_create_work_order()
-
     def action_close(self, outcome):
         """Close requests answered at intake (a consultation, a praise) with what the
         customer was told or what was recorded."""

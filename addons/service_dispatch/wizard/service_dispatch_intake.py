@@ -379,7 +379,7 @@ class ServiceDispatchIntake(models.TransientModel):
             request = Request.create(self._prepare_request_vals())
         request = request.with_env(self.env)
         if request.type_id.path == "work_order" and not request.work_order_ids:
-            request._create_work_orders_after_create()
+            request.action_create_work_order()
         elif request.type_id.path == "close_at_intake":
             request.action_close(self.outcome)
         self.request_id = request
