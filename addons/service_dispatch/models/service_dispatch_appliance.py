@@ -108,8 +108,10 @@ class ServiceDispatchAppliance(models.Model):
         langs = {company.id: company.partner_id.lang for company in companies}
         Product = self.env["product.product"].sudo()
         return {
-            (product_id, company_id): Product.with_context(
-                {"lang": langs.get(company_id) or "en_US", "active_test": False}
+            (product_id, company_id): Product.with_env(
+                Product.env(
+                    context={"lang": langs.get(company_id) or "en_US", "active_test": False}
+                )
             )
             .browse(product_id)
             .display_name
