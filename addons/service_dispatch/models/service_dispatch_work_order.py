@@ -728,24 +728,12 @@ class ServiceDispatchWorkOrder(models.Model):
             )
             for order in orders
         }
-        messages = orders._message_log_batch(
+        orders._log_inbox_notes(
             bodies,
+            dict.fromkeys(orders.ids, partners),
             author_id=self.env.user.partner_id.id,
             message_type="comment",
             partner_ids=partners.ids,
-        )
-        self.env["mail.notification"].sudo().create(
-            [
-                {
-                    "mail_message_id": message.id,
-                    "res_partner_id": partner.id,
-                    "notification_type": "inbox",
-                    "notification_status": "sent",
-                    "author_id": message.author_id.id,
-                }
-                for message in messages
-                for partner in partners
-            ]
         )
 
     # ------------------------------------------------------------ portal
@@ -1132,12 +1120,13 @@ class ServiceDispatchWorkOrder(models.Model):
         if logs:
             self.env["service.dispatch.escalation"].sudo().create(logs)
         if bodies:
-            orders.browse(list(bodies))._sla_notify(bodies, told)
+            orders.browse(list(bodies))._log_inbox_notes(bodies, told)
 
-    def _sla_notify(self, bodies, partners):
+    def _log_inbox_notes(self, bodies, partners, **log_values):
         """One chatter note per order ({order id: text}) in one batch, and an inbox
-        notification of it to each of its `partners` ({order id: res.partner})."""
-        messages = self._message_log_batch(bodies)
+        notification of it to each of its `partners` ({order id: res.partner}): the
+        dispatch notice to the centre and the SLA warnings and escalations."""
+        messages = self._message_log_batch(bodies, **log_values)
         self.env["mail.notification"].sudo().create(
             [
                 {
