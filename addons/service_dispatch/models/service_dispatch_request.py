@@ -6,6 +6,7 @@ from odoo.tools import html2plaintext, json_default
 from odoo.tools.sql import escape_psql
 
 from .service_dispatch_request_type import PRIORITIES
+from .service_dispatch_work_order import DISPATCHER
 
 REQUEST_STATES = [
     ("open", "Open"),
@@ -149,9 +150,16 @@ class ServiceDispatchRequest(models.Model):
             .create(vals_list)
             .with_env(self.env)
         )
-        auto = requests.filtered(lambda r: r.type_id.auto_work_order)
-        if auto:
-            auto._create_work_orders()._dispatch_best_available()
+        # Types creating their work order at once dispatch it at once to the best
+        # outlet, when one covers the address (else it waits for a dispatcher).
+        for request_type in requests.type_id.filtered("auto_work_order"):
+            requests.filtered(lambda r, t=request_type: r.type_id == t)._create_work_orders(
+                dispatch=True,
+                note=self.env._(
+                    "Dispatched at once to the best candidate (request type %(type)s).",
+                    type=request_type.name,
+                ),
+            )
         return requests
 
     @api.model
@@ -248,10 +256,14 @@ class ServiceDispatchRequest(models.Model):
         return super().message_new(msg_dict, custom_values=values)
 
     # ------------------------------------------------------------ actions
-    def action_create_work_order(self):
+    def action_create_work_order(self, dispatch=False):
         """Turn repair and installation requests into work orders (one each), ready to
-        dispatch. For agents who may change the request."""
+        dispatch. For agents who may change the request. With `dispatch` (dispatchers
+        only), each order is dispatched at once to its best outlet when one covers its
+        address (see service.dispatch.work.order._create_dispatched)."""
         self._check_agent()
+        if dispatch and not self.env.user.has_group(DISPATCHER):
+            raise AccessError(self.env._("Only dispatchers may dispatch work orders."))
         for request in self:
             if request.type_id.path != "work_order":
                 raise UserError(
@@ -263,7 +275,10 @@ class ServiceDispatchRequest(models.Model):
                 )
             if request.state not in ("open", "in_progress"):
                 raise UserError(self.env._("%(request)s is already closed.", request=request.name))
-        orders = self._create_work_orders()
+        orders = self._create_work_orders(dispatch=dispatch)
+        if dispatch:
+            # the dispatcher's scope, as the Dispatch button checks it
+            orders.filtered("outlet_id").check_access("write")
         if len(orders) == 1:
             return orders.get_formview_action()
         return True
@@ -505,14 +520,17 @@ class ServiceDispatchRequest(models.Model):
             raise AccessError(self.env._("Only service agents may change service requests."))
         self.check_access("write")
 
-    def _create_work_orders(self):
+    def _create_work_orders(self, dispatch=False, note=None):
         """Work orders are created here (sudo) from what the request says: agents may
-        create them this way without the right to create arbitrary work orders."""
-        orders = (
-            self.env["service.dispatch.work.order"]
-            .sudo()
-            .create([request._prepare_work_order_vals() for request in self])
-        )
+        create them this way without the right to create arbitrary work orders. With
+        `dispatch`, each is dispatched at once to its best outlet if one covers it (the
+        caller checked who may), with `note` in its trail."""
+        WorkOrder = self.env["service.dispatch.work.order"].sudo()
+        vals_list = [request._prepare_work_order_vals() for request in self]
+        if dispatch:
+            orders = WorkOrder._create_dispatched(vals_list, note)
+        else:
+            orders = WorkOrder.create(vals_list)
         self.filtered(lambda r: r.state == "open").sudo().write({"state": "in_progress"})
         return orders.sudo(False)
 

@@ -291,7 +291,41 @@ class ServiceDispatchWorkOrder(models.Model):
         # request's taker follows the request; the order's chatter shows the steps.
         quiet = self.with_context(mail_create_nolog=True, mail_create_nosubscribe=True)
         orders = super(ServiceDispatchWorkOrder, quiet).create(vals_list).with_env(self.env)
-        orders._log_step("create", False, "new")
+        # Orders inserted dispatched (_create_dispatched) get their dispatch line in the
+        # same batch as the create lines.
+        dispatched = orders.filtered(lambda order: order.state == "dispatched")
+        note = (dispatched and self.env.context.get("service_dispatch_note")) or False
+        self.env["service.dispatch.work.order.step"].sudo().create(
+            orders._step_values("create", False, "new")
+            + dispatched._step_values("dispatch", "new", "dispatched", note)
+        )
+        if note:
+            dispatched._post_step_note("dispatch", note)
+        return orders
+
+    @api.model
+    def _create_dispatched(self, vals_list, note=None):
+        """Create orders each dispatched at once to its top candidate when an outlet
+        covers its address (the others wait for a dispatcher, as create() leaves them).
+        Called as superuser, by callers that checked who may (the intake screen's
+        Record & Dispatch, request types dispatching at once).
+
+        The outlet is ranked from the values, before the insert: the order is inserted
+        dispatched (no second write), its deadlines planned on the outlet's calendar,
+        its trail's create and dispatch lines logged together (with `note`); then, as
+        after any dispatch, the outlet's parent centre follows it and is notified."""
+        now = fields.Datetime.now()
+        vals_list = [dict(vals) for vals in vals_list]
+        for vals in vals_list:
+            outlet = self._best_outlet_for(self._dispatch_target_values(vals))
+            if outlet:
+                vals.update(outlet_id=outlet.id, state="dispatched", date_dispatched=now)
+        creator = self.with_context(service_dispatch_note=(note or "").strip() or False)
+        orders = creator.create(vals_list).with_env(self.env)
+        dispatched = orders.filtered("outlet_id")
+        for outlet in dispatched.outlet_id:
+            to_outlet = dispatched.filtered(lambda order, outlet=outlet: order.outlet_id == outlet)
+            to_outlet._notify_centre(outlet)
         return orders
 
     def write(self, vals):
@@ -505,30 +539,36 @@ class ServiceDispatchWorkOrder(models.Model):
 
     def _log_step(self, step, state_from, state_to, note=False, outlet=None):
         self.env["service.dispatch.work.order.step"].sudo().create(
-            [
-                {
-                    "work_order_id": order.id,
-                    "step": step,
-                    "state_from": state_from,
-                    "state_to": state_to,
-                    "user_id": self.env.uid,
-                    "outlet_id": (outlet or order.outlet_id).id,
-                    "technician_id": order.technician_id.id,
-                    "note": note,
-                    # stored with the line (a related field otherwise recomputed at flush)
-                    "company_id": order.company_id.id,
-                }
-                for order in self
-            ]
+            self._step_values(step, state_from, state_to, note, outlet)
         )
         if note and step != "create":
-            for order in self:
-                order.sudo().message_post(
-                    body=self.env._(
-                        "%(step)s: %(note)s", step=self._step_labels()[step], note=note
-                    ),
-                    author_id=self.env.user.partner_id.id,
-                )
+            self._post_step_note(step, note)
+
+    def _step_values(self, step, state_from, state_to, note=False, outlet=None):
+        """The trail lines of `step` on these orders (create values)."""
+        return [
+            {
+                "work_order_id": order.id,
+                "step": step,
+                "state_from": state_from,
+                "state_to": state_to,
+                "user_id": self.env.uid,
+                "outlet_id": (outlet or order.outlet_id).id,
+                "technician_id": order.technician_id.id,
+                "note": note,
+                # stored with the line (a related field otherwise recomputed at flush)
+                "company_id": order.company_id.id,
+            }
+            for order in self
+        ]
+
+    def _post_step_note(self, step, note):
+        """The note of a step in the orders' chatter."""
+        for order in self:
+            order.sudo().message_post(
+                body=self.env._("%(step)s: %(note)s", step=self._step_labels()[step], note=note),
+                author_id=self.env.user.partner_id.id,
+            )
 
     def _step_labels(self):
         """The steps' labels in the user's language."""
@@ -563,8 +603,38 @@ class ServiceDispatchWorkOrder(models.Model):
             if not self.env.user.has_group(AGENT):
                 raise AccessError(self.env._("Only agents and dispatchers rank outlets."))
             self.check_access("read")
+        return self._rank_outlets(self._dispatch_target(), limit, covered_only, reasons)
+
+    def _dispatch_target(self):
+        """What the ranking reads of the order: see _dispatch_target_values."""
+        self.ensure_one()
+        return {
+            "company": self.company_id.id,
+            "unit": self.unit_id.id,
+            "address": (self.address_id or self.partner_id).id,
+            "product": self.product_id.id or None,
+        }
+
+    @api.model
+    def _dispatch_target_values(self, vals):
+        """The ranking's target of an order about to be created from `vals` (as
+        _prepare_work_order_vals of its request gives them): its company, service unit
+        (its request's), address (the service address, else the customer) and product
+        (the appliance's)."""
+        request = self.env["service.dispatch.request"].browse(vals["request_id"])
+        appliance = self.env["service.dispatch.appliance"].browse(vals.get("appliance_id"))
+        return {
+            "company": vals.get("company_id") or self.env.company.id,
+            "unit": request.unit_id.id,
+            "address": vals.get("address_id") or vals.get("partner_id"),
+            "product": appliance.product_id.id or None,
+        }
+
+    @api.model
+    def _rank_outlets(self, target, limit=10, covered_only=False, reasons=True):
+        """The ranking of _dispatch_candidates for a `target` (_dispatch_target)."""
         self.env.flush_all()
-        self.env.cr.execute(self._dispatch_candidates_query(limit, covered_only))
+        self.env.cr.execute(self._dispatch_candidates_query(target, limit, covered_only))
         rows = self.env.cr.dictfetchall()
         if not reasons:
             return [
@@ -604,14 +674,15 @@ class ServiceDispatchWorkOrder(models.Model):
             candidates.append(candidate)
         return candidates
 
-    def _dispatch_candidates_query(self, limit, covered_only=False):
+    @api.model
+    def _dispatch_candidates_query(self, target, limit, covered_only=False):
         """The ranking query (see _dispatch_candidates). Unknown coordinates are 0/0;
         names compare lower-cased and trimmed, postcodes by prefix without spaces.
         `covered_only` (the best outlet's choice): the outlets and their most specific
         covering area in one join, the workload counted for those alone (a smaller query
         to plan)."""
         params = {
-            "order_id": self.id,
+            **target,
             "levels": list(dispatch_ranking.LEVELS),
             # a literal list: the partial index of open orders by outlet applies
             "open_states": tuple(sorted(OPEN_STATES)),
@@ -650,25 +721,15 @@ class ServiceDispatchWorkOrder(models.Model):
     def _best_outlet(self):
         """The top candidate: the best ranked outlet covering the address, if any."""
         self.ensure_one()
-        candidates = self._dispatch_candidates(limit=1, covered_only=True, reasons=False)
+        return self._best_outlet_for(self._dispatch_target())
+
+    @api.model
+    def _best_outlet_for(self, target):
+        """The best ranked outlet covering `target` (_dispatch_target), if any."""
+        candidates = self._rank_outlets(target, limit=1, covered_only=True, reasons=False)
         if candidates and candidates[0]["level"]:
             return self.env["service.org.unit"].browse(candidates[0]["outlet_id"])
         return self.env["service.org.unit"]
-
-    def _dispatch_best_available(self):
-        """Automatic dispatch (request types creating work orders at once): each order
-        goes to its top candidate when one exists; the others wait for a dispatcher.
-        Called as superuser by the request's creation."""
-        for order in self:
-            outlet = order.sudo()._best_outlet()
-            if outlet:
-                order._dispatch_to(
-                    outlet,
-                    note=self.env._(
-                        "Dispatched at once to the best candidate (request type %(type)s).",
-                        type=order.request_id.type_id.name,
-                    ),
-                )
 
     def _dispatch_to(self, outlet, technician=False, note=None):
         """Take the dispatch step to `outlet` (the caller checked who may): the trail,
@@ -676,6 +737,12 @@ class ServiceDispatchWorkOrder(models.Model):
         and is notified, one message per order."""
         values = {"outlet_id": outlet.id, "technician_id": technician.id if technician else False}
         self._run_step("dispatch", note, values)
+        self._notify_centre(outlet)
+
+    def _notify_centre(self, outlet):
+        """The parent centre of `outlet` the orders were just dispatched to (its active
+        managers and supervisors) follows them and gets a note on each, with an inbox
+        notification."""
         centre = outlet.sudo().parent_id
         if not centre:
             return
@@ -1253,14 +1320,14 @@ WITH target AS (
                   OR coalesce(addr.partner_longitude, 0) <> 0
                 THEN radians(addr.partner_latitude::float8) END AS phi,
            radians(coalesce(addr.partner_longitude, 0)::float8) AS lambda
-      FROM service_dispatch_work_order wo
+      FROM (VALUES (%(company)s::int, %(unit)s::int, %(address)s::int, %(product)s::int))
+           AS wo (company_id, unit_id, address_id, product_id)
       JOIN service_org_unit unit ON unit.id = wo.unit_id
-      JOIN res_partner addr ON addr.id = coalesce(wo.address_id, wo.partner_id)
+      JOIN res_partner addr ON addr.id = wo.address_id
  LEFT JOIN res_country_state state ON state.id = addr.state_id
  LEFT JOIN product_product product ON product.id = wo.product_id
  LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
  LEFT JOIN product_category categ ON categ.id = tmpl.categ_id
-     WHERE wo.id = %(order_id)s
 """
 # ... every outlet of the unit's subtree, covering the address or not ...
 _RANKING_ALL = """), outlet AS (

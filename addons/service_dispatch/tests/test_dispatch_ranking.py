@@ -259,6 +259,62 @@ class TestDispatchRanking(DispatchCommon):
         waiting = self.new_request(type_id=self.installation.id).work_order_ids
         self.assertEqual(waiting.state, "new", "no outlet covers it: a dispatcher chooses")
 
+    def test_record_and_dispatch_in_one_click(self):
+        """The intake screen's Record & Dispatch leaves the order as recording it and
+        then dispatching it to the best outlet would: same outlet, trail, deadlines,
+        centre following and notified."""
+        self._area(self.outlet_a2, district="Pudong")
+        two_clicks = self._order()
+        two_clicks.with_user(self.dispatcher_a).action_dispatch_best()
+        Intake = self.env["service.dispatch.intake"].with_user(self.dispatcher_a)
+        values = {
+            "phone": "13800139999",
+            "partner_id": self.customer.id,
+            "appliance_id": self.appliance.id,
+            "type_id": self.repair.id,
+            "description": "Noisy spin cycle",
+        }
+        intake = Intake.create(values)
+        intake.action_record_and_dispatch()
+        order = intake.request_id.work_order_ids
+        self.assertEqual(len(order), 1)
+        self.assertEqual(intake.request_id.state, "in_progress")
+        same = ["outlet_id", "state", "unit_id", "sla_policy_id", "sla_calendar_id",
+                "sla_deadline_kind", "sla_deadline", "sla_deadline_accept", "sla_status",
+                "sla_deadline_on_site", "sla_deadline_done", "date_dispatched"]  # fmt: skip
+        self.assertEqual(order.read(same)[0] | {"id": 0}, two_clicks.read(same)[0] | {"id": 0})
+        self.assertEqual(order.outlet_id, self.outlet_a2)
+        trail = order.step_ids.sorted("id")
+        self.assertEqual(trail.mapped("step"), ["create", "dispatch"])
+        self.assertEqual(trail.mapped("state_to"), ["new", "dispatched"])
+        self.assertEqual(trail.user_id, self.dispatcher_a)
+        self.assertEqual(trail[1].outlet_id, self.outlet_a2)
+        self.assertEqual(order.message_partner_ids, two_clicks.message_partner_ids)
+        notices = order.message_ids.filtered(lambda m: m.partner_ids)
+        self.assertEqual(len(notices), 1)
+        self.assertIn("Outlet A2", notices.body)
+        # No outlet covers the address: recorded, the order waits for a dispatcher.
+        self.outlet_a2.dispatch_status = "suspended"
+        waiting = Intake.create(values)
+        waiting.action_record_and_dispatch()
+        self.assertEqual(waiting.request_id.work_order_ids.state, "new")
+        self.assertEqual(waiting.request_id.work_order_ids.step_ids.step, "create")
+        # Agents record; dispatching is for dispatchers (nothing is recorded).
+        self.outlet_a2.dispatch_status = "active"
+        denied = Intake.with_user(self.agent_a).create(values)
+        with self.assertRaises(AccessError):
+            denied.action_record_and_dispatch()
+        with self.assertRaises(AccessError):
+            denied.action_record_request(dispatch=True)
+        self.assertFalse(denied.request_id)
+        # Branch B's dispatcher records a request of branch A's customer at branch B:
+        # the best outlet below branch B takes it.
+        self._area(self.outlet_b1, district="Pudong")
+        other = Intake.with_user(self.dispatcher_b).create(values)
+        other.action_record_and_dispatch()
+        self.assertEqual(other.request_id.unit_id, self.branch_b)
+        self.assertEqual(other.request_id.work_order_ids.outlet_id, self.outlet_b1)
+
     def test_parent_centre_is_notified(self):
         order = self._order()
         order.with_user(self.dispatcher_a).action_dispatch(self.outlet_a1.id)

@@ -1,9 +1,10 @@
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..models.service_dispatch_request_type import PRIORITIES
+from ..models.service_dispatch_work_order import DISPATCHER
 
 COMPLAINT_TYPE = "service_dispatch.request_type_complaint"
 PAST_WORK_ORDERS = 20  # as res.partner._service_caller_card
@@ -354,9 +355,10 @@ class ServiceDispatchIntake(models.TransientModel):
         self.write({"partner_id": partner.id, "appliance_id": appliance.id})
         return True
 
-    def action_record_request(self):
+    def action_record_request(self, dispatch=False):
         """Record the caller's request (channel phone, taken by the agent); a work order
-        request gets its work order, a request closed at intake is closed with the
+        request gets its work order (with `dispatch`, dispatched at once to the best
+        outlet covering the address), a request closed at intake is closed with the
         outcome."""
         self.ensure_one()
         if not self.partner_id:
@@ -379,11 +381,19 @@ class ServiceDispatchIntake(models.TransientModel):
             request = Request.create(self._prepare_request_vals())
         request = request.with_env(self.env)
         if request.type_id.path == "work_order" and not request.work_order_ids:
-            request.action_create_work_order()
+            request.action_create_work_order(dispatch=dispatch)
         elif request.type_id.path == "close_at_intake":
             request.action_close(self.outcome)
         self.request_id = request
         return True
+
+    def action_record_and_dispatch(self):
+        """Record & Dispatch (dispatchers): the request, its work order, and the order
+        dispatched to the best outlet covering the address, in one click; without such
+        an outlet the order waits for the Dispatch dialog."""
+        if not self.env.user.has_group(DISPATCHER):
+            raise AccessError(self.env._("Only dispatchers may dispatch work orders."))
+        return self.action_record_request(dispatch=True)
 
     def action_new_call(self):
         """A blank screen for the next call."""
