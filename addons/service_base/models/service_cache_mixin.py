@@ -10,7 +10,7 @@ from odoo.tools.lru import LRU
 #   workers through the database, and each one reloads all of it on its next request.
 # - the SERVICE_GROUPS: caches of the device event path (@service_ormcache), kept
 #   apart from Odoo's and signalled through service.cache.signal.
-SERVICE_GROUPS = ("device", "tellers")
+SERVICE_GROUPS = ("device", "tellers", "sla")
 CACHE_GROUPS = ("rules", *SERVICE_GROUPS)
 SIGNAL_CHECK_INTERVAL = 2.0  # seconds: how stale another worker's change may be
 STORE_SIZE = 4096  # entries per group and worker (keys: device users, outlets, companies)
@@ -38,6 +38,8 @@ class ServiceCacheMixin(models.AbstractModel):
       methods of that group: a device user's keypads with their counters and business
       types, the key options per outlet, the company settings).
     - "tellers": the teller on duty at each counter shown on keypads.
+    - "sla": the deadline terms of service_dispatch (its SLA policies matched per
+      request type, priority and company; the working intervals of calendars).
 
     "device" and "tellers" are not Odoo registry caches: a change clears the group in
     this transaction's worker at once and, after the commit, inserts a row into
@@ -53,6 +55,8 @@ class ServiceCacheMixin(models.AbstractModel):
       res.company (the ingest settings): "device".
     - service.evaluation.shift (keypad LOGIN/LOGOUT, web shifts) and hr.employee (name,
       employee number, star level): "tellers" only.
+    - service.dispatch.sla.policy, resource.calendar, resource.calendar.attendance and
+      resource.calendar.leaves (service_dispatch): "sla".
     A new model may use it when a cached lookup depends on it: declare only the fields
     the cache reads, and prefer a SERVICE group over "rules".
     """

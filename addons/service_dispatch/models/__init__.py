@@ -16,3 +16,6 @@ from . import service_dispatch_escalation
 from . import res_company
 from . import res_config_settings
 from . import service_dispatch_web_submission
+from . import resource_calendar
+from . import resource_calendar_attendance
+from . import resource_calendar_leaves

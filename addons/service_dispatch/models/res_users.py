@@ -52,21 +52,26 @@ class ResUsers(models.Model):
         self.ensure_one()
         # One query (the default of every new request): the units of the scope
         # (service_unit_scope_ids: managed or supervised, archived ones included),
-        # the highest first.
+        # the highest first. Their parent_path goes into the cache: the record rules
+        # checking the new request expand `child_of` these very units.
         Unit = self.env["service.org.unit"]
         Unit.flush_model(["manager_ids", "supervisor_ids", "parent_path"])
         self.env.cr.execute(
-            """SELECT id FROM service_org_unit
+            """SELECT id, parent_path FROM service_org_unit
                 WHERE id IN (SELECT unit_id FROM service_org_unit_manager_rel
                               WHERE user_id = %(user)s
                               UNION
                              SELECT unit_id FROM service_org_unit_supervisor_rel
                               WHERE user_id = %(user)s)
-             ORDER BY length(coalesce(parent_path, '')), id
-                LIMIT 1""",
+             ORDER BY length(coalesce(parent_path, '')), id""",
             {"user": self.id},
         )
-        return Unit.browse([row[0] for row in self.env.cr.fetchall()])
+        rows = self.env.cr.fetchall()
+        if not rows:
+            return Unit
+        units = Unit.browse([row[0] for row in rows])
+        Unit._fields["parent_path"]._insert_cache(units, [row[1] for row in rows])
+        return units[:1]
 
     def _service_dispatch_portal_outlet(self):
         """The outlet this user works for as outlet portal staff; empty for anyone else."""

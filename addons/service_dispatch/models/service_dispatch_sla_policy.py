@@ -12,6 +12,10 @@ class ServiceDispatchSlaPolicy(models.Model):
 
     _name = "service.dispatch.sla.policy"
     _description = "SLA Policy"
+    # The SLA engine caches the terms matched per type, priority and company
+    # (service.dispatch.work.order._sla_terms).
+    _inherit = ["service.cache.mixin"]
+    _cache_depends = {"sla": None}
     _order = "sequence, id"
     _check_company_auto = True
 

@@ -290,7 +290,7 @@ class TestDispatchRanking(DispatchCommon):
         self.assertEqual(trail.user_id, self.dispatcher_a)
         self.assertEqual(trail[1].outlet_id, self.outlet_a2)
         self.assertEqual(order.message_partner_ids, two_clicks.message_partner_ids)
-        notices = order.message_ids.filtered(lambda m: m.partner_ids)
+        notices = order.message_ids.filtered("notification_ids")
         self.assertEqual(len(notices), 1)
         self.assertIn("Outlet A2", notices.body)
         # No outlet covers the address: recorded, the order waits for a dispatcher.
@@ -321,9 +321,10 @@ class TestDispatchRanking(DispatchCommon):
         centre = (self.branch_a.manager_ids | self.branch_a.supervisor_ids).partner_id
         self.assertTrue(centre)
         self.assertLessEqual(centre, order.message_partner_ids)
-        notices = order.message_ids.filtered(lambda m: m.partner_ids)
+        notices = order.message_ids.filtered("notification_ids")
         self.assertEqual(len(notices), 1, "one message per order")
-        self.assertEqual(notices.partner_ids, centre)
+        self.assertEqual(notices.notification_ids.res_partner_id, centre)
+        self.assertEqual(set(notices.notification_ids.mapped("notification_type")), {"inbox"})
         self.assertIn("Outlet A1", notices.body)
 
     # ------------------------------------------------------------ access

@@ -32,6 +32,9 @@ DEADLINE_BY_STATE = {
 }
 
 Progress = namedtuple("Progress", "warn levels level status next_check")
+# What an SLA policy sets: the working hours to accept, to be on site and to finish
+# (0: no such deadline) and the warning's share of them, in percent.
+SlaTerms = namedtuple("SlaTerms", "policy_id hours_accept hours_on_site hours_done warning_percent")
 
 
 def plan(intervals, hours_list):
