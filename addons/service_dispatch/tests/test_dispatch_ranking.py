@@ -1,6 +1,8 @@
 """Choosing the outlet of a work order: coverage, then distance, then workload; the
 Dispatch dialog's override reason, best dispatch, the parent centre's notice, access."""
 
+from odoo import Command
+from odoo.addons.service_base.tests.common import SERVICE_MANAGER
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import BaseCase, Form
 
@@ -326,6 +328,22 @@ class TestDispatchRanking(DispatchCommon):
         self.assertEqual(notices.notification_ids.res_partner_id, centre)
         self.assertEqual(set(notices.notification_ids.mapped("notification_type")), {"inbox"})
         self.assertIn("Outlet A1", notices.body)
+
+    def test_centre_people_follow_changes(self):
+        """Who is notified is cached per centre: a new supervisor of the centre hears of
+        the next dispatch, an archived one no longer does."""
+        order = self._order()
+        order.with_user(self.dispatcher_a).action_dispatch(self.outlet_a1.id)
+        before = order.message_partner_ids
+        newcomer = self._new_user("dispatch.newcomer.a", SERVICE_MANAGER)
+        self.branch_a.supervisor_ids = [Command.link(newcomer.id)]
+        second = self._order()
+        second.with_user(self.dispatcher_a).action_dispatch(self.outlet_a1.id)
+        self.assertEqual(second.message_partner_ids, before | newcomer.partner_id)
+        newcomer.active = False
+        third = self._order()
+        third.with_user(self.dispatcher_a).action_dispatch(self.outlet_a1.id)
+        self.assertEqual(third.message_partner_ids, before)
 
     # ------------------------------------------------------------ access
     def test_access(self):

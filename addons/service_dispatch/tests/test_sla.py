@@ -149,6 +149,34 @@ class TestSla(DispatchCommon):
         # The outlet works on Saturdays: 2 h on Friday, 2 on Saturday morning.
         self.assertEqual(order.sla_deadline, cn(3, 10))
 
+    def test_cached_terms_follow_policies_and_calendars(self):
+        """The policy terms and working intervals are cached (group "sla"): a change to
+        a policy, a calendar's hours or its holidays applies to the next order."""
+        first = self.order_at(cn(2, 15))
+        self.assertEqual(first.sla_deadline_accept, cn(6, 10))
+        self.policy.hours_accept = 6
+        self.assertEqual(self.order_at(cn(2, 15)).sla_deadline_accept, cn(6, 12))
+        self.env["resource.calendar.leaves"].create(
+            {
+                "name": "Second holiday",
+                "calendar_id": self.calendar.id,
+                "date_from": cn(6, 0),
+                "date_to": cn(6, 23, 59),
+            }
+        )
+        self.assertEqual(self.order_at(cn(2, 15)).sla_deadline_accept, cn(7, 12))
+        # Working on Saturdays too (a new attendance line).
+        self.calendar.attendance_ids = [
+            Command.create(
+                {"name": "Saturday", "dayofweek": "5", "hour_from": 8, "hour_to": 12,
+                 "day_period": "morning"}
+            )
+        ]  # fmt: skip
+        self.assertEqual(self.order_at(cn(2, 15)).sla_deadline_accept, cn(3, 12))
+        # A policy archived: no deadline.
+        self.policy.active = False
+        self.assertFalse(self.order_at(cn(2, 15)).sla_deadline_accept)
+
     # ------------------------------------------------------------ the job
     def test_warning_overdue_and_two_escalation_levels(self):
         order = self.order_at(cn(2, 15), outlet=self.outlet_a1)
