@@ -2,7 +2,7 @@
     "name": "Service Dispatch",
     "summary": "Service centre: phone intake with the caller's history, customers' appliances, "
     "service requests and work orders dispatched to outlets",
-    "version": "19.0.1.1.0",
+    "version": "19.0.1.2.0",
     "category": "Services",
     "website": "https://github.com/service-quality-suite/service-quality-suite",
     "author": "Service Quality Suite contributors",
