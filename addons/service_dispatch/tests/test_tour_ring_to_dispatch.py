@@ -1,4 +1,5 @@
-"""From a ringing number to a dispatched work order in the browser, and the outlet
+"""From a ringing number to a dispatched work order in the browser (in two clicks, and
+in one with Record & Dispatch), and the outlet
 accepting it on the portal: the telephony pop opens the intake screen on the caller, the
 dispatcher records a repair, opens its work order and dispatches it to the top ranked
 outlet; then the outlet's portal user accepts that order (tour
@@ -120,3 +121,21 @@ class TestRingToDispatchTour(HttpCase, DispatchCommon):
                  "state_to": "accepted"},
             ],
         )  # fmt: skip
+
+    def test_ring_then_record_and_dispatch_in_one_click(self):
+        phone = quote(self.caller.phone_sanitized, safe="")
+        self.start_tour(
+            f"/service_dispatch/intake?phone={phone}",
+            "service_dispatch_ring_record_and_dispatch",
+            login=self.dispatcher_a.login,
+        )
+        request = self.env["service.dispatch.request"].search([("partner_id", "=", self.caller.id)])
+        self.assertRecordValues(request, [{"state": "in_progress", "type_id": self.repair.id}])
+        self.assertRecordValues(
+            request.work_order_ids, [{"state": "dispatched", "outlet_id": self.outlet_a1.id}]
+        )
+        # Agents record; only dispatchers see the one-click button.
+        Intake = self.env["service.dispatch.intake"]
+        for user, shown in ((self.agent_a, False), (self.dispatcher_a, True)):
+            arch = Intake.with_user(user).get_views([(False, "form")])["views"]["form"]["arch"]
+            self.assertEqual("action_record_and_dispatch" in arch, shown, user.login)
