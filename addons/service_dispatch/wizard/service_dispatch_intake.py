@@ -254,12 +254,12 @@ class ServiceDispatchIntake(models.TransientModel):
         appliance = old["appliance_id"]
         if old["partner_id"] != partner and appliance and appliance.partner_id != partner:
             new["appliance_id"] = appliance.browse()
-        if "display_name" in shown:  # a function of the number alone (checked)
+        if "display_name" in shown:  # the number as its display name (checked)
+            display_name = fields[self._rec_name].convert_to_display_name
             old["display_name"] = (
-                sent("display_name") if "display_name" in values
-                else self.new({"phone": False}).display_name
-            )  # fmt: skip
-            new["display_name"] = self.new({"phone": phone}).display_name
+                sent("display_name") if "display_name" in values else display_name(False, self)
+            )
+            new["display_name"] = display_name(phone, self)
 
         changed = {}
         for name in shown:
@@ -285,9 +285,10 @@ class ServiceDispatchIntake(models.TransientModel):
         """Whether `_onchange_caller_number` computes all that a typed number changes:
         the fields of this model depending on the number, the customer or the appliance
         are those of NUMBER_FIELDS and the history lists, the only onchange method among
-        them is `_onchange_partner_id` (this one), and the display name depends on the
-        number alone. Another module adding a field or an onchange there sends the
-        number through the generic path again."""
+        them is `_onchange_partner_id` (this one), and the display name is the number
+        (Odoo's own compute on `_rec_name`). Another module adding a field or an onchange
+        there, or computing the display name otherwise, sends the number through the
+        generic path again."""
         fields = self._fields
         known = {*NUMBER_FIELDS, *HISTORY_FIELDS}
         dependents = {
@@ -305,8 +306,10 @@ class ServiceDispatchIntake(models.TransientModel):
         return (
             dependents <= known
             and onchanges == {"partner_id": [ServiceDispatchIntake._onchange_partner_id]}
+            and self._rec_name == "phone"
             and tuple(self.pool.field_depends[display_name]) == ("phone",)
             and not self.pool.field_depends_context[display_name]
+            and type(self)._compute_display_name is models.BaseModel._compute_display_name
         )
 
     @api.model
@@ -327,26 +330,8 @@ class ServiceDispatchIntake(models.TransientModel):
         """
         Unit = self.env["service.org.unit"].sudo().with_context(active_test=False)
         unit_ids = set()
-
-        def collect(model_name, domain):
-            for condition in domain.iter_conditions():
-                comodel_name, path = model_name, condition.field_expr.split(".")
-                for name in path:
-                    field = self.env[comodel_name]._fields.get(name)
-                    comodel_name = field and field.comodel_name
-                    if not comodel_name:
-                        break
-                if not comodel_name:
-                    continue
-                if condition.operator in ("any", "not any", "any!", "not any!"):
-                    collect(comodel_name, Domain(condition.value))
-                elif condition.operator in ("child_of", "parent_of") and comodel_name == Unit._name:
-                    values = condition.value
-                    values = [values] if isinstance(values, int) else values
-                    unit_ids.update(v for v in values if isinstance(v, int))
-
         for model_name in ("service.dispatch.request", "service.dispatch.work.order"):
-            collect(model_name, self.env["ir.rule"]._compute_domain(model_name, "read"))
+            unit_ids.update(self._rule_unit_ids(model_name))
         Company = self.env.companies.sudo()
         Type = self.env["service.dispatch.request.type"].sudo().with_context(active_test=False)
         lang = self.env.lang or "en_US"
@@ -374,6 +359,42 @@ class ServiceDispatchIntake(models.TransientModel):
             if rows[kind]:
                 ids, values = zip(*rows[kind], strict=True)
                 model._fields[field_name]._insert_cache(model.browse(ids), values)
+
+    @api.model
+    @tools.ormcache(
+        "self.env.uid",
+        "self.env.su",
+        "model_name",
+        "tuple(self.env['ir.rule']._compute_domain_context_values())",
+    )
+    def _rule_unit_ids(self, model_name):
+        """The organisation units the user's read rules on `model_name` expand with
+        `child_of` or `parent_of` (through `any` sub-domains too). Cached as the rules'
+        domain is (ir.rule._compute_domain: same key, same registry cache, cleared with
+        it when the rules or who manages or supervises what change)."""
+        unit_ids = set()
+
+        def collect(model_name, domain):
+            for condition in domain.iter_conditions():
+                comodel_name, path = model_name, condition.field_expr.split(".")
+                for name in path:
+                    field = self.env[comodel_name]._fields.get(name)
+                    comodel_name = field and field.comodel_name
+                    if not comodel_name:
+                        break
+                if not comodel_name:
+                    continue
+                if condition.operator in ("any", "not any", "any!", "not any!"):
+                    collect(comodel_name, Domain(condition.value))
+                elif condition.operator in ("child_of", "parent_of") and (
+                    comodel_name == "service.org.unit"
+                ):
+                    values = condition.value
+                    values = [values] if isinstance(values, int) else values
+                    unit_ids.update(v for v in values if isinstance(v, int))
+
+        collect(model_name, self.env["ir.rule"]._compute_domain(model_name, "read"))
+        return frozenset(unit_ids)
 
     @api.model
     def _onchange_line_ids(self, commands):
