@@ -13,3 +13,4 @@ from . import test_dispatch_ranking
 from . import test_call_centre_api
 from . import test_portal
 from . import test_tour_ring_to_dispatch
+from . import test_intake_number_fast_path

@@ -1,4 +1,4 @@
-from odoo import Command, api, fields, models
+from odoo import Command, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL
@@ -18,6 +18,10 @@ HISTORY_FIELDS = {
     "work_order_ids": "work_orders",
     "complaint_ids": "complaints",
 }
+# What a typed number changes on the screen besides the history lists: the fields the
+# number's fast path (_onchange_caller_number) computes, as the generic onchange would.
+NUMBER_FIELDS = ("phone_e164", "phone_error", "partner_id", "caller_count", "member_tier",
+                 "member_number", "is_unknown_caller", "display_name", "appliance_id")  # fmt: skip
 
 
 class ServiceDispatchIntake(models.TransientModel):
@@ -158,7 +162,11 @@ class ServiceDispatchIntake(models.TransientModel):
         shown = {name: self._onchange_line_ids(values.get(name)) for name in history_spec}
         values = {name: value for name, value in values.items() if name not in history_spec}
         other_spec = {name: spec for name, spec in fields_spec.items() if name not in history_spec}
-        result = super().onchange(values, field_names, other_spec)
+        result = None
+        if list(field_names) == ["phone"]:
+            result = self._onchange_caller_number(values, other_spec)
+        if result is None:
+            result = super().onchange(values, field_names, other_spec)
         changed = result.get("value", {})
         if "partner_id" in changed:
             partner = changed["partner_id"]
@@ -188,6 +196,123 @@ class ServiceDispatchIntake(models.TransientModel):
         result["value"] = changed
         return result
 
+    def _onchange_caller_number(self, values, fields_spec):
+        """The onchange of a typed number on a new screen, without the generic machinery.
+
+        The generic onchange makes a new record of the ~30 values the screen sends,
+        snapshots them all, recomputes and compares them field by field: about as long as
+        the lookup itself. A typed number changes only the fields of NUMBER_FIELDS (as
+        `_caller_number_fast_path_ok` checks on the registry); this computes them as their
+        computes and `_onchange_partner_id` do, compares each with the value the screen
+        sent (converted as the generic snapshot converts it) and returns the changed ones
+        formatted as `web_read` formats them: the same result as the generic path (a test
+        compares both). Returns None when the generic path must run: a saved screen, a
+        blank or invalid number, values or a spec of another shape.
+        """
+        if self or not self.env.context.get("recursive_onchanges", True):
+            return None
+        phone = values.get("phone")
+        if not (isinstance(phone, str) and phone.strip()) or not self._caller_number_fast_path_ok():
+            return None
+        fields = self._fields
+        shown = [name for name in fields_spec if name in NUMBER_FIELDS]
+        required = {*shown, "appliance_id"} - {"display_name"}
+        if "partner_id" not in fields_spec or any(name not in values for name in required):
+            return None
+        for name in shown:
+            spec = fields_spec[name]
+            if fields[name].type == "many2one" and set(spec.get("fields") or ()) - {"display_name"}:
+                return None
+        try:
+            e164 = self.env.company._service_phone_e164(phone)
+        except ValidationError:
+            return None  # the generic path shows the error
+
+        # as the generic onchange does before anything
+        self.env.flush_all()
+        self.check_access("create")
+
+        def sent(name):  # the value the screen sent, as the generic snapshot reads it
+            field = fields[name]
+            return field.convert_to_record(
+                field.convert_to_cache(values[name], self, validate=False), self
+            )
+
+        callers = self._find_callers(e164)
+        partner = callers[:1]
+        old = {name: sent(name) for name in required}
+        new = {
+            "phone_e164": e164,
+            "phone_error": False,
+            "partner_id": partner,
+            "caller_count": len(callers),
+            "member_tier": partner.service_member_tier,
+            "member_number": partner.service_member_number,
+            "is_unknown_caller": not partner,
+            "appliance_id": old["appliance_id"],
+        }
+        # _onchange_partner_id, run by the generic path when the customer changed
+        appliance = old["appliance_id"]
+        if old["partner_id"] != partner and appliance and appliance.partner_id != partner:
+            new["appliance_id"] = appliance.browse()
+        if "display_name" in shown:  # the number as its display name (checked)
+            display_name = fields[self._rec_name].convert_to_display_name
+            old["display_name"] = (
+                sent("display_name") if "display_name" in values else display_name(False, self)
+            )
+            new["display_name"] = display_name(phone, self)
+
+        changed = {}
+        for name in shown:
+            if old[name] == new[name]:
+                continue
+            field, spec, value = fields[name], fields_spec[name], new[name]
+            if field.type != "many2one":
+                changed[name] = field.convert_to_read(value, self, use_display_name=False)
+            elif not value:
+                changed[name] = False
+            elif "fields" not in spec:
+                changed[name] = value.id
+            else:
+                changed[name] = {"id": value.id}
+                if "display_name" in spec["fields"]:
+                    value = value.with_context(**spec.get("context") or {})
+                    changed[name]["display_name"] = value.sudo().display_name
+        return {"value": changed}
+
+    @api.model
+    @tools.ormcache()
+    def _caller_number_fast_path_ok(self):
+        """Whether `_onchange_caller_number` computes all that a typed number changes:
+        the fields of this model depending on the number, the customer or the appliance
+        are those of NUMBER_FIELDS and the history lists, the only onchange method among
+        them is `_onchange_partner_id` (this one), and the display name is the number
+        (Odoo's own compute on `_rec_name`). Another module adding a field or an onchange
+        there, or computing the display name otherwise, sends the number through the
+        generic path again."""
+        fields = self._fields
+        known = {*NUMBER_FIELDS, *HISTORY_FIELDS}
+        dependents = {
+            field.name
+            for name in ("phone", "partner_id", "appliance_id")
+            for field in self.pool.get_dependent_fields(fields[name])
+            if field.model_name == self._name
+        }
+        onchanges = {
+            name: list(methods)
+            for name, methods in self._onchange_methods.items()
+            if methods and name in known | {"phone"}
+        }
+        display_name = fields["display_name"]
+        return (
+            dependents <= known
+            and onchanges == {"partner_id": [ServiceDispatchIntake._onchange_partner_id]}
+            and self._rec_name == "phone"
+            and tuple(self.pool.field_depends[display_name]) == ("phone",)
+            and not self.pool.field_depends_context[display_name]
+            and type(self)._compute_display_name is models.BaseModel._compute_display_name
+        )
+
     @api.model
     def _warm_lookup_cache(self):
         """Fill the cache, in one query, with what the lookup's record rules and columns
@@ -206,26 +331,8 @@ class ServiceDispatchIntake(models.TransientModel):
         """
         Unit = self.env["service.org.unit"].sudo().with_context(active_test=False)
         unit_ids = set()
-
-        def collect(model_name, domain):
-            for condition in domain.iter_conditions():
-                comodel_name, path = model_name, condition.field_expr.split(".")
-                for name in path:
-                    field = self.env[comodel_name]._fields.get(name)
-                    comodel_name = field and field.comodel_name
-                    if not comodel_name:
-                        break
-                if not comodel_name:
-                    continue
-                if condition.operator in ("any", "not any", "any!", "not any!"):
-                    collect(comodel_name, Domain(condition.value))
-                elif condition.operator in ("child_of", "parent_of") and comodel_name == Unit._name:
-                    values = condition.value
-                    values = [values] if isinstance(values, int) else values
-                    unit_ids.update(v for v in values if isinstance(v, int))
-
         for model_name in ("service.dispatch.request", "service.dispatch.work.order"):
-            collect(model_name, self.env["ir.rule"]._compute_domain(model_name, "read"))
+            unit_ids.update(self._rule_unit_ids(model_name))
         Company = self.env.companies.sudo()
         Type = self.env["service.dispatch.request.type"].sudo().with_context(active_test=False)
         lang = self.env.lang or "en_US"
@@ -253,6 +360,42 @@ class ServiceDispatchIntake(models.TransientModel):
             if rows[kind]:
                 ids, values = zip(*rows[kind], strict=True)
                 model._fields[field_name]._insert_cache(model.browse(ids), values)
+
+    @api.model
+    @tools.ormcache(
+        "self.env.uid",
+        "self.env.su",
+        "model_name",
+        "tuple(self.env['ir.rule']._compute_domain_context_values())",
+    )
+    def _rule_unit_ids(self, model_name):
+        """The organisation units the user's read rules on `model_name` expand with
+        `child_of` or `parent_of` (through `any` sub-domains too). Cached as the rules'
+        domain is (ir.rule._compute_domain: same key, same registry cache, cleared with
+        it when the rules or who manages or supervises what change)."""
+        unit_ids = set()
+
+        def collect(model_name, domain):
+            for condition in domain.iter_conditions():
+                comodel_name, path = model_name, condition.field_expr.split(".")
+                for name in path:
+                    field = self.env[comodel_name]._fields.get(name)
+                    comodel_name = field and field.comodel_name
+                    if not comodel_name:
+                        break
+                if not comodel_name:
+                    continue
+                if condition.operator in ("any", "not any", "any!", "not any!"):
+                    collect(comodel_name, Domain(condition.value))
+                elif condition.operator in ("child_of", "parent_of") and (
+                    comodel_name == "service.org.unit"
+                ):
+                    values = condition.value
+                    values = [values] if isinstance(values, int) else values
+                    unit_ids.update(v for v in values if isinstance(v, int))
+
+        collect(model_name, self.env["ir.rule"]._compute_domain(model_name, "read"))
+        return frozenset(unit_ids)
 
     @api.model
     def _onchange_line_ids(self, commands):
