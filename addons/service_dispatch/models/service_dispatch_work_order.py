@@ -712,7 +712,7 @@ class ServiceDispatchWorkOrder(models.Model):
         function: each connection plans it once and keeps its plan (planning the query
         takes longer than running it, ~1.5 ms against ~0.4 ms). Recreated from the
         query at every install and update."""
-        super().init()
+        result = super().init()
         arguments = {name: SQL(f"p_{name}") for name in ("company", "unit", "address", "product")}
         query = SQL(
             _RANKING_TARGET + _RANKING_COVERED,
@@ -734,6 +734,7 @@ class ServiceDispatchWorkOrder(models.Model):
                 f"#variable_conflict use_column\nBEGIN\nRETURN QUERY {body};\nEND",
             )
         )
+        return result
 
     def _dispatch_reason(self, candidate, area):
         """Why a candidate ranks where it does, in the user's language."""
