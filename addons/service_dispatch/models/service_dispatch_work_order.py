@@ -1011,25 +1011,11 @@ class ServiceDispatchWorkOrder(models.Model):
         """The terms (sla_clock.SlaTerms) of the policy of an order of this request type,
         priority and company (service.dispatch.sla.policy._match), or None. Cached until
         a policy changes (cache group "sla")."""
-        Policy = self.env["service.dispatch.sla.policy"].sudo()
-        candidates = Policy.search_fetch(
-            [
-                ("type_id", "in", [type_id, False]),
-                ("priority", "in", [priority, False]),
-                ("company_id", "in", [company_id, False]),
-            ],
-            [
-                "type_id",
-                "priority",
-                "company_id",
-                "sequence",
-                "hours_accept",
-                "hours_on_site",
-                "hours_done",
-                "warning_percent",
-            ],
+        policy = self.env["service.dispatch.sla.policy"]._match(
+            self.env["service.dispatch.request.type"].browse(type_id),
+            priority,
+            self.env["res.company"].browse(company_id),
         )
-        policy = Policy._most_specific(candidates)
         if not policy:
             return None
         return sla_clock.SlaTerms(
@@ -1042,10 +1028,10 @@ class ServiceDispatchWorkOrder(models.Model):
 
     def _sla_values(self, terms, calendar, start, state, now, delays, previous=None):
         """The SLA values of an order under `terms` (_sla_terms: its policy's, or None)
-        created at `start` on `calendar`,
-        in `state`: its three deadlines, the current one (of the state) with its warning,
-        status and next check. `previous` (the order) keeps the warning and ladder
-        level when its current deadline stays the same."""
+        created at `start` on `calendar`, in `state`: its three deadlines, the current
+        one (of the state) with its warning, status and next check. `previous` (the
+        order) keeps the warning and ladder level when its current deadline stays the
+        same."""
         kinds = [kind for kind, _label in sla_clock.DEADLINE_KINDS]
         vals = {
             "sla_policy_id": terms.policy_id if terms else False,
@@ -1365,6 +1351,26 @@ class ServiceDispatchWorkOrder(models.Model):
         return json.loads(json.dumps(status, default=json_default))
 
 
+# The conditions both ranking variants below share: an outlet (of the order's company,
+# below its service unit) taking work, with the skill for the product (a skill covers
+# its sub-categories; no skills: every category) ...
+_OUTLET_TAKES_THE_JOB = """unit.unit_type = 'outlet'
+       AND unit.active
+       AND unit.dispatch_status = 'active'
+       AND (target.categ_path IS NULL
+            OR NOT EXISTS (SELECT FROM service_org_unit_skill_category_rel skill
+                            WHERE skill.unit_id = unit.id)
+            OR EXISTS (SELECT FROM service_org_unit_skill_category_rel skill
+                         JOIN product_category categ ON categ.id = skill.category_id
+                        WHERE skill.unit_id = unit.id
+                          AND target.categ_path LIKE categ.parent_path || '%%'))"""
+# ... and a service area covering the address.
+_AREA_COVERS_THE_ADDRESS = """(target.country_id IS NULL OR area.country_id = target.country_id)
+       AND (area.state_id IS NULL OR area.state_id = target.state_id)
+       AND (area.city IS NULL OR lower(trim(area.city)) = target.city)
+       AND (area.district IS NULL OR lower(trim(area.district)) = target.district)
+       AND (area.zip_prefix IS NULL
+            OR left(target.zip, length(area.zip_prefix)) = upper(area.zip_prefix))"""
 # The ranking query (service.dispatch.work.order._dispatch_candidates_query): the
 # order's address, product category and service unit ...
 _RANKING_TARGET = """
@@ -1391,7 +1397,8 @@ WITH target AS (
  LEFT JOIN product_category categ ON categ.id = tmpl.categ_id
 """
 # ... every outlet of the unit's subtree, covering the address or not ...
-_RANKING_ALL = """), outlet AS (
+_RANKING_ALL = (
+    """), outlet AS (
     SELECT unit.id, unit.name,
            CASE WHEN coalesce(partner.partner_latitude, 0) <> 0
                   OR coalesce(partner.partner_longitude, 0) <> 0
@@ -1401,17 +1408,10 @@ _RANKING_ALL = """), outlet AS (
       JOIN service_org_unit unit
         ON unit.company_id = target.company_id
        AND unit.parent_path LIKE target.unit_path || '%%'
+       AND """
+    + _OUTLET_TAKES_THE_JOB
+    + """
  LEFT JOIN res_partner partner ON partner.id = unit.partner_id
-     WHERE unit.unit_type = 'outlet'
-       AND unit.active
-       AND unit.dispatch_status = 'active'
-       AND (target.categ_path IS NULL
-            OR NOT EXISTS (SELECT FROM service_org_unit_skill_category_rel skill
-                            WHERE skill.unit_id = unit.id)
-            OR EXISTS (SELECT FROM service_org_unit_skill_category_rel skill
-                         JOIN product_category categ ON categ.id = skill.category_id
-                        WHERE skill.unit_id = unit.id
-                          AND target.categ_path LIKE categ.parent_path || '%%'))
 ), coverage AS (
     SELECT DISTINCT ON (area.outlet_id)
            area.outlet_id, area.id AS area_id,
@@ -1419,12 +1419,9 @@ _RANKING_ALL = """), outlet AS (
       FROM target
       JOIN service_dispatch_service_area area
         ON area.outlet_id IN (SELECT id FROM outlet)
-     WHERE (target.country_id IS NULL OR area.country_id = target.country_id)
-       AND (area.state_id IS NULL OR area.state_id = target.state_id)
-       AND (area.city IS NULL OR lower(trim(area.city)) = target.city)
-       AND (area.district IS NULL OR lower(trim(area.district)) = target.district)
-       AND (area.zip_prefix IS NULL
-            OR left(target.zip, length(area.zip_prefix)) = upper(area.zip_prefix))
+     WHERE """
+    + _AREA_COVERS_THE_ADDRESS
+    + """
   ORDER BY area.outlet_id, level_rank DESC, area.id
 ), workload AS (
     SELECT wo.outlet_id, count(*) AS open_count
@@ -1452,8 +1449,10 @@ SELECT id, name, area_id, level_rank, workload, distance_km
  ORDER BY level_rank DESC NULLS LAST, distance_km ASC NULLS LAST, workload ASC, id
  LIMIT %(limit)s
 """
+)
 # ... or the outlets covering it only, with their most specific area.
-_RANKING_COVERED = """), covered AS (
+_RANKING_COVERED = (
+    """), covered AS (
     SELECT DISTINCT ON (unit.id)
            unit.id, unit.name, unit.partner_id, unit.parent_path, area.id AS area_id,
            array_position(%(levels)s::varchar[], area.level) AS level_rank
@@ -1461,23 +1460,14 @@ _RANKING_COVERED = """), covered AS (
       JOIN service_org_unit unit
         ON unit.company_id = target.company_id
        AND unit.parent_path LIKE target.unit_path || '%%'
-      JOIN service_dispatch_service_area area ON area.outlet_id = unit.id
-     WHERE unit.unit_type = 'outlet'
-       AND unit.active
-       AND unit.dispatch_status = 'active'
-       AND (target.categ_path IS NULL
-            OR NOT EXISTS (SELECT FROM service_org_unit_skill_category_rel skill
-                            WHERE skill.unit_id = unit.id)
-            OR EXISTS (SELECT FROM service_org_unit_skill_category_rel skill
-                         JOIN product_category categ ON categ.id = skill.category_id
-                        WHERE skill.unit_id = unit.id
-                          AND target.categ_path LIKE categ.parent_path || '%%'))
-       AND (target.country_id IS NULL OR area.country_id = target.country_id)
-       AND (area.state_id IS NULL OR area.state_id = target.state_id)
-       AND (area.city IS NULL OR lower(trim(area.city)) = target.city)
-       AND (area.district IS NULL OR lower(trim(area.district)) = target.district)
-       AND (area.zip_prefix IS NULL
-            OR left(target.zip, length(area.zip_prefix)) = upper(area.zip_prefix))
+       AND """
+    + _OUTLET_TAKES_THE_JOB
+    + """
+      JOIN service_dispatch_service_area area
+        ON area.outlet_id = unit.id
+       AND """
+    + _AREA_COVERS_THE_ADDRESS
+    + """
   ORDER BY unit.id, level_rank DESC, area.id
 ), ranked AS (
     SELECT covered.id, covered.name, covered.area_id, covered.level_rank, covered.parent_path,
@@ -1501,3 +1491,4 @@ SELECT id, name, area_id, level_rank, workload, distance_km, parent_path
  ORDER BY level_rank DESC NULLS LAST, distance_km ASC NULLS LAST, workload ASC, id
  LIMIT %(limit)s
 """
+)
